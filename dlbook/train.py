@@ -1,0 +1,122 @@
+"""A small, reproducible PyTorch training loop shared by the chapters (torch is imported lazily)."""
+import random
+
+import numpy as np
+
+
+def seed_everything(seed):
+    """Seed Python, NumPy and torch so a training run repeats exactly on the same machine."""
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(int(seed))
+    np.random.seed(int(seed))
+    import torch
+    torch.manual_seed(int(seed))
+
+
+def mlp(sizes, activation="relu", bias=True):
+    """nn.Sequential of Linear layers with `activation` between them: sizes = [d_in, h1, ..., d_out]."""
+    import torch.nn as nn
+    acts = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "linear": nn.Identity,
+            "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU}
+    if activation not in acts:
+        raise ValueError(f"activation must be one of {sorted(acts)}, got {activation!r}")
+    sizes = list(sizes)
+    if len(sizes) < 2 or any(not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
+        raise ValueError(f"sizes must be >= 2 positive ints, got {sizes!r}")
+    layers = []
+    for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(int(d_in), int(d_out), bias=bias))
+        if i < len(sizes) - 2:
+            layers.append(acts[activation]())
+    return nn.Sequential(*layers)
+
+
+def _as_tensor(a, name, dtype):
+    import torch
+    t = torch.as_tensor(np.asarray(a), dtype=dtype)
+    if t.dtype.is_floating_point and torch.isnan(t).any():
+        raise ValueError(f"{name} contains NaN")
+    return t
+
+
+def fit(net, X, y, *, lr=0.1, num_epochs=10, batch_size=64, optimizer="sgd", momentum=0.0,
+        weight_decay=0.0, loss="cross_entropy", X_val=None, y_val=None, seed=0, progress=True,
+        desc="training"):
+    """Train `net` with mini-batch SGD/Adam; return a history dict of per-epoch losses/accuracies.
+
+    X: (N, ...) float features, y: (N,) int labels (cross_entropy) or float targets (mse).
+    The loop stops early, recording `diverged_at`, if the loss becomes non-finite.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr!r}")
+    if not isinstance(num_epochs, (int, np.integer)) or num_epochs < 1:
+        raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    losses = {"cross_entropy": torch.nn.functional.cross_entropy, "mse": torch.nn.functional.mse_loss}
+    if loss not in losses:
+        raise ValueError(f"loss must be one of {sorted(losses)}, got {loss!r}")
+    if optimizer not in ("sgd", "adam"):
+        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    dtype = next(net.parameters()).dtype
+    X = _as_tensor(X, "X", dtype)
+    y = _as_tensor(y, "y", torch.long if loss == "cross_entropy" else dtype)
+    if len(X) != len(y):
+        raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
+    has_val = X_val is not None
+    if has_val:
+        X_val = _as_tensor(X_val, "X_val", dtype)
+        y_val = _as_tensor(y_val, "y_val", torch.long if loss == "cross_entropy" else dtype)
+    loss_fn = losses[loss]
+    if optimizer == "sgd":
+        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+    else:
+        opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
+    gen = torch.Generator().manual_seed(int(seed))
+    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": [], "diverged_at": None}
+    for epoch in tqdm(range(num_epochs), desc=desc, disable=not progress, leave=False):
+        net.train()
+        order = torch.randperm(len(X), generator=gen)
+        for start in range(0, len(X), batch_size):
+            idx = order[start:start + batch_size]
+            opt.zero_grad()
+            batch_loss = loss_fn(net(X[idx]), y[idx])
+            batch_loss.backward()
+            opt.step()
+        tr_loss, tr_acc = evaluate(net, X, y, loss)
+        history["train_loss"].append(tr_loss)
+        history["train_acc"].append(tr_acc)
+        if has_val:
+            va_loss, va_acc = evaluate(net, X_val, y_val, loss)
+            history["val_loss"].append(va_loss)
+            history["val_acc"].append(va_acc)
+        if not np.isfinite(tr_loss):
+            history["diverged_at"] = epoch
+            break
+    return history
+
+
+def evaluate(net, X, y, loss="cross_entropy"):
+    """(mean loss, accuracy) of `net` on (X, y) in eval mode; accuracy is NaN for regression."""
+    import torch
+    net.eval()
+    with torch.no_grad():
+        out = net(X)
+        if loss == "cross_entropy":
+            value = torch.nn.functional.cross_entropy(out, y).item()
+            acc = (out.argmax(dim=1) == y).double().mean().item()
+        else:
+            value = torch.nn.functional.mse_loss(out, y).item()
+            acc = float("nan")
+    return value, acc
+
+
+def accuracy(net, X, y):
+    """Fraction of rows of X whose argmax prediction equals y."""
+    import torch
+    dtype = next(net.parameters()).dtype
+    return evaluate(net, _as_tensor(X, "X", dtype), _as_tensor(y, "y", torch.long))[1]

@@ -1,0 +1,133 @@
+"""The built site in headless Chromium: every chapter loads with no console error, no request
+leaves 127.0.0.1, every kernel-free control changes its figure, maths render, search works.
+
+Needs `_build/html` (python3 dev.py book) and Debian's chromium. It never skips: a missing
+browser or site is a failure, so CI cannot pass without really running it.
+"""
+import functools
+import http.server
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "_build" / "html"
+CHAPTER_PAGES = [f + ".html" for part in yaml.safe_load((ROOT / "_toc.yml").read_text())["parts"]
+                 for f in (ch["file"] for ch in part["chapters"])]
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def server():
+    assert (SITE / "index.html").exists(), "build the site first: python3 dev.py book"
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(SITE))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.RequestHandlerClass.log_message = lambda *a, **k: None
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+    executable = shutil.which("chromium")
+    assert executable, "Chromium is required: apt-get install chromium (dev.py test installs it)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Visit:
+    """Open a page, recording console errors, page errors and requests leaving the site."""
+
+    def __init__(self, browser, base, path):
+        self.base, self.errors, self.outside = base, [], []
+        self.page = browser.new_page()
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", self._request)
+        self.page.goto(f"{base}/{path}", wait_until="networkidle")
+
+    def _request(self, request):
+        url = request.url
+        if not (url.startswith(self.base) or url.startswith("data:") or url.startswith("blob:")):
+            self.outside.append(url)
+
+
+@pytest.mark.parametrize("path", ["index.html", *CHAPTER_PAGES])
+def test_page_loads_cleanly_and_stays_local(browser, server, path):
+    v = Visit(browser, server, path)
+    assert v.errors == []
+    assert v.outside == []
+    v.page.close()
+
+
+def _controls(figure):
+    return figure.locator("[data-param]")
+
+
+def _move(control, page):
+    """Move a range input or select to a different position; return the new index."""
+    tag = control.evaluate("el => el.tagName")
+    n = int(control.evaluate("el => el.tagName === 'SELECT' ? el.options.length : (+el.max + 1)"))
+    current = int(control.evaluate("el => +el.value"))
+    new = (current + 1) % n
+    if tag == "SELECT":
+        control.select_option(str(new))
+    else:
+        control.fill(str(new))
+    return new
+
+
+@pytest.mark.parametrize("path", CHAPTER_PAGES)
+def test_every_kernel_free_control_changes_its_figure(browser, server, path):
+    v = Visit(browser, server, path)
+    figures = v.page.locator(".dlbook-interactive")
+    assert figures.count() >= 2, "each chapter has at least two interactive figures"
+    multi = 0
+    for i in range(figures.count()):
+        fig = figures.nth(i)
+        img = fig.locator("img.dlbook-frame")
+        controls = _controls(fig)
+        assert controls.count() >= 1
+        multi += controls.count() >= 2
+        for j in range(controls.count()):
+            before = img.get_attribute("src")
+            _move(controls.nth(j), v.page)
+            after = img.get_attribute("src")
+            assert after.startswith("data:image/png;base64,")
+            assert after != before, f"figure {i}, control {j} did not change the frame"
+        out = fig.locator("output")
+        if out.count():
+            assert out.first.inner_text().strip() != ""
+    assert multi >= 1, "at least one figure has two or more controls"
+    assert v.errors == [] and v.outside == []
+    v.page.close()
+
+
+@pytest.mark.parametrize("path", CHAPTER_PAGES)
+def test_maths_render_and_buttons_exist(browser, server, path):
+    v = Visit(browser, server, path)
+    v.page.wait_for_selector("mjx-container", timeout=15000)
+    html = v.page.content()
+    assert "colab.research.google.com" in html and "mybinder.org" in html
+    assert v.page.locator(".btn-download-source-button, a[href$='.ipynb']").count() >= 1
+    v.page.close()
+
+
+def test_search_finds_a_chapter(browser, server):
+    v = Visit(browser, server, "search.html?q=initialization")
+    v.page.wait_for_selector("#search-results li a", timeout=15000)
+    links = v.page.locator("#search-results li a").evaluate_all("els => els.map(e => e.href)")
+    assert any("03_initialization" in link for link in links)
+    assert v.errors == [] and v.outside == []
+    v.page.close()
