@@ -168,6 +168,7 @@ class Dropdown:
 
 
 _CONTROLS = (FloatSlider, IntSlider, LogSlider, Dropdown)
+_LABEL_CSS = "display:inline-block;margin:0 1.5em 0.3em 0;white-space:nowrap;vertical-align:middle"
 
 # Inline script of the static page: swap the frame when a control moves (no kernel needed).
 _STATIC_JS = """(function(){var root=document.currentScript.parentElement;
@@ -302,18 +303,19 @@ class Interactive:
             if isinstance(spec, Dropdown):
                 opts = "".join(f'<option value="{i}"{" selected" if i == i0 else ""}>'
                                f'{html.escape(t)}</option>' for i, t in enumerate(labels[name]))
-                controls.append(f'<label>{label} <select data-param="{html.escape(name)}">'
-                                f'{opts}</select></label>')
+                controls.append(f'<label style="{_LABEL_CSS}">{label} <select '
+                                f'data-param="{html.escape(name)}">{opts}</select></label>')
             else:
                 controls.append(
-                    f'<label>{label} <input type="range" data-param="{html.escape(name)}" min="0" '
+                    f'<label style="{_LABEL_CSS}">{label} <input type="range" '
+                    f'data-param="{html.escape(name)}" min="0" '
                     f'max="{len(spec.static) - 1}" step="1" value="{i0}"> '
                     f'<output>{html.escape(labels[name][i0])}</output></label>')
         payload = json.dumps({"labels": labels, "frames": frames}, separators=(",", ":"))
         alt = html.escape(f"{self.title}: interactive figure")
         return (f'<div class="dlbook-interactive" data-title="{html.escape(self.title)}">'
                 f'<div class="dlbook-controls">{"".join(controls)}</div>'
-                f'<img class="dlbook-frame" alt="{alt}" '
+                f'<img class="dlbook-frame" style="max-width:100%;height:auto" alt="{alt}" '
                 f'src="data:image/png;base64,{frames[",".join(default)]}">'
                 f'<script type="application/json" class="dlbook-frames">{payload}</script>'
                 f'<script>{_STATIC_JS}</script></div>')

@@ -1,0 +1,679 @@
+"""ML fundamentals from scratch: bias-variance, data splits, k-fold CV, ridge/lasso/elastic net,
+bagging and boosting.
+
+NumPy first. Penalised regression uses the glmnet / scikit-learn scaling
+    J(w, b) = 1/(2n) ||y - Xw - b||² + lam * (l1_ratio ||w||₁ + (1 - l1_ratio)/2 ||w||²),
+so `elastic_net(X, y, lam, r)` is `sklearn.linear_model.ElasticNet(alpha=lam, l1_ratio=r)`,
+`lasso(X, y, lam)` is `Lasso(alpha=lam)` and `ridge(X, y, lam)` is `Ridge(alpha=n * lam)`.
+"""
+import math
+from numbers import Integral, Real
+
+import numpy as np
+from matplotlib.ticker import MaxNLocator, NullLocator
+from numpy.polynomial import legendre
+
+from dlbook import plot
+
+
+# -- input checks ----------------------------------------------------------------------------
+def _rng(rng):
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+def _check_int(name, value, lo=0):
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < lo:
+        raise ValueError(f"{name} must be an int >= {lo}, got {value!r}")
+    return int(value)
+
+
+def _check_real(name, value, lo=-math.inf, hi=math.inf):
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must lie in [{lo}, {hi}], got {value!r}")
+    return float(value)
+
+
+def _array(name, a, ndim=None):
+    a = np.asarray(a, dtype=np.float64)
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return a
+
+
+def _check_Xy(X, y):
+    X, y = _array("X", X, 2), _array("y", y, 1)
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"y must have one entry per row of X ({X.shape[0]}), got {y.shape[0]}")
+    if X.shape[0] < 1:
+        raise ValueError("X must have at least one row")
+    return X, y
+
+
+def mean_squared_error(y_true, y_pred):
+    """mean((y_true - y_pred)²), sklearn's argument order."""
+    y_true, y_pred = _array("y_true", y_true), _array("y_pred", y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_pred must have the shape of y_true {y_true.shape}, got {y_pred.shape}")
+    return float(np.mean((y_true - y_pred) ** 2))
+
+
+# -- polynomial regression and the bias-variance decomposition -------------------------------
+def true_function(x):
+    """The smooth curve behind the synthetic data: f(x) = sin(1.5 π x) on [-1, 1]."""
+    return np.sin(1.5 * np.pi * np.asarray(x, dtype=np.float64))
+
+
+def sample_data(n, noise, rng=None):
+    """n points x ~ U(-1, 1), y = f(x) + noise·ε with ε ~ N(0, 1). Returns (x, y)."""
+    n, noise, rng = _check_int("n", n, 1), _check_real("noise", noise, 0.0), _rng(rng)
+    x = rng.uniform(-1, 1, n)
+    return x, true_function(x) + noise * rng.standard_normal(n)
+
+
+def polynomial_features(x, degree):
+    """Vandermonde matrix [1, x, x², ..., x^degree]: (n,) -> (n, degree + 1)."""
+    x, degree = _array("x", x, 1), _check_int("degree", degree)
+    return x[:, None] ** np.arange(degree + 1)
+
+
+def fit_polynomial(x, y, degree):
+    """Least-squares coefficients w (lowest power first) of a degree-`degree` polynomial.
+
+    Solved in the Legendre basis (same polynomials, far better conditioned than x^k) and
+    converted back; when degree + 1 > n this is the minimum-norm interpolant's Legendre fit.
+    """
+    x, y = _array("x", x, 1), _array("y", y, 1)
+    degree = _check_int("degree", degree)
+    if x.shape != y.shape:
+        raise ValueError(f"y must have the shape of x {x.shape}, got {y.shape}")
+    c, *_ = np.linalg.lstsq(legendre.legvander(x, degree), y, rcond=None)
+    return legendre.leg2poly(c)
+
+
+def predict_polynomial(w, x):
+    """sum_k w_k x^k for every x."""
+    w, x = _array("w", w, 1), _array("x", x, 1)
+    return polynomial_features(x, len(w) - 1) @ w
+
+
+def bias_variance(y_hat, f, y=None, noise=None):
+    """Decompose the expected squared error of predictions refitted on R resampled training sets.
+
+    y_hat (R, G): prediction of refit r at test point g; f (G,): true values; y (R, G): fresh
+    noisy targets (optional). bias² = mean_g (mean_r y_hat - f)², variance = mean_g var_r y_hat,
+    noise = mean (y - f)² measured (or `noise`² given). Returns a dict with 'mse' when y is given.
+    """
+    y_hat, f = _array("y_hat", y_hat, 2), _array("f", f, 1)
+    if y_hat.shape[1] != f.shape[0]:
+        raise ValueError(f"f must have one value per column of y_hat ({y_hat.shape[1]}), got {f.shape}")
+    out = {"bias2": float(np.mean((y_hat.mean(0) - f) ** 2)),
+           "variance": float(np.mean(y_hat.var(0)))}
+    if y is not None:
+        y = _array("y", y, 2)
+        if y.shape != y_hat.shape:
+            raise ValueError(f"y must have the shape of y_hat {y_hat.shape}, got {y.shape}")
+        out["noise"] = float(np.mean((y - f) ** 2))
+        out["mse"] = float(np.mean((y_hat - y) ** 2))
+    elif noise is not None:
+        out["noise"] = _check_real("noise", noise, 0.0) ** 2
+    return out
+
+
+def polynomial_experiment(n_train, degrees=range(21), n_repeats=200, n_test=100, seed=0):
+    """Refit every degree on `n_repeats` resampled training sets; keep the noise part separate.
+
+    Least squares is linear in y, so with y = f(x) + σε the prediction is A + σB, A fitted
+    to f(x) and B to ε. Storing A and B makes any noise level σ a free re-weighting
+    (see `polynomial_errors`). Arrays: train (D, R, n), test (D, R, G).
+    """
+    n_train, n_repeats = _check_int("n_train", n_train, 1), _check_int("n_repeats", n_repeats, 2)
+    degrees = [_check_int("degrees", d) for d in degrees]
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, (n_repeats, n_train))             # (R, n) resampled inputs
+    eps = rng.standard_normal((n_repeats, n_train))          # (R, n) unit noise
+    x_test = np.linspace(-1, 1, n_test)                      # (G,)
+    eps_test = rng.standard_normal((n_repeats, n_test))      # fresh noise for the test targets
+    out = {k: [] for k in ("A_train", "B_train", "A_test", "B_test")}
+    for d in degrees:
+        P = np.linalg.pinv(legendre.legvander(x, d))         # (R, d+1, n) least-squares operator
+        V_test = legendre.legvander(x_test, d)               # (G, d+1)
+        for part, target in (("A", true_function(x)), ("B", eps)):
+            c = np.einsum("rkn,rn->rk", P, target)           # (R, d+1) coefficients
+            out[f"{part}_train"].append(np.einsum("rnk,rk->rn", legendre.legvander(x, d), c))
+            out[f"{part}_test"].append(c @ V_test.T)
+    out = {k: np.stack(v) for k, v in out.items()}
+    out.update(degrees=np.array(degrees), x=x, eps=eps, x_test=x_test,
+               f_test=true_function(x_test), eps_test=eps_test)
+    return out
+
+
+def polynomial_errors(exp, noise):
+    """Per degree: train MSE, expected test MSE, bias², variance and noise at level `noise`."""
+    noise = _check_real("noise", noise, 0.0)
+    y_train = true_function(exp["x"]) + noise * exp["eps"]           # (R, n)
+    y_test = exp["f_test"] + noise * exp["eps_test"]                  # (R, G)
+    pred_train = exp["A_train"] + noise * exp["B_train"]              # (D, R, n)
+    pred_test = exp["A_test"] + noise * exp["B_test"]                 # (D, R, G)
+    mean_pred = pred_test.mean(1, keepdims=True)                      # (D, 1, G)
+    return {"train": np.mean((pred_train - y_train) ** 2, axis=(1, 2)),
+            "test": np.mean((pred_test - y_test) ** 2, axis=(1, 2)),
+            "bias2": np.mean((mean_pred[:, 0] - exp["f_test"]) ** 2, axis=1),
+            "variance": np.mean(pred_test.var(1), axis=1),
+            "noise": np.full(len(exp["degrees"]), np.mean((y_test - exp["f_test"]) ** 2))}
+
+
+# -- data splits and cross-validation ---------------------------------------------------------
+def train_val_test_split(n, val=0.2, test=0.2, rng=None):
+    """Shuffled, disjoint index arrays (train, val, test) covering range(n); sizes round down."""
+    n = _check_int("n", n, 3)
+    val, test = _check_real("val", val, 0.0, 1.0), _check_real("test", test, 0.0, 1.0)
+    if val + test >= 1:
+        raise ValueError(f"val + test must be < 1, got val={val}, test={test}")
+    n_val, n_test = int(n * val), int(n * test)
+    perm = _rng(rng).permutation(n)
+    return perm[n_val + n_test:], perm[:n_val], perm[n_val:n_val + n_test]
+
+
+def kfold_indices(n, k=5, shuffle=False, rng=None):
+    """[(train_idx, val_idx)] for k folds; the first n % k folds get one extra row (as KFold)."""
+    n, k = _check_int("n", n, 1), _check_int("k", k, 2)
+    if k > n:
+        raise ValueError(f"k must be <= n ({n}), got {k}")
+    order = _rng(rng).permutation(n) if shuffle else np.arange(n)
+    sizes = np.full(k, n // k) + (np.arange(k) < n % k)     # fold sizes, sum = n
+    stops = np.cumsum(sizes)
+    folds = []
+    for start, stop in zip(stops - sizes, stops):
+        val_idx = order[start:stop]
+        folds.append((np.concatenate([order[:start], order[stop:]]), val_idx))
+    return folds
+
+
+def cross_val_scores(fit, score, X, y, k=5, shuffle=False, rng=None):
+    """Score of `fit(X_train, y_train)` on each held-out fold: `score(model, X_val, y_val)`."""
+    X, y = np.asarray(X), np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"y must have one entry per row of X ({len(X)}), got {len(y)}")
+    return np.array([score(fit(X[tr], y[tr]), X[va], y[va])
+                     for tr, va in kfold_indices(len(X), k, shuffle, rng)])
+
+
+# -- ridge, lasso, elastic net ----------------------------------------------------------------
+def _center(X, y, fit_intercept):
+    if not fit_intercept:
+        return X, y, np.zeros(X.shape[1]), 0.0
+    x_mean, y_mean = X.mean(0), y.mean()
+    return X - x_mean, y - y_mean, x_mean, y_mean
+
+
+def ridge(X, y, lam, fit_intercept=True):
+    """Closed form of min 1/(2n)||y - Xw - b||² + lam/2 ||w||²: w = (XᵀX + n·lam·I)⁻¹ Xᵀy (centred)."""
+    X, y = _check_Xy(X, y)
+    lam = _check_real("lam", lam, 0.0)
+    Xc, yc, x_mean, y_mean = _center(X, y, fit_intercept)
+    n, p = X.shape
+    w = np.linalg.lstsq(Xc.T @ Xc + n * lam * np.eye(p), Xc.T @ yc, rcond=None)[0]
+    return w, y_mean - x_mean @ w
+
+
+def elastic_net(X, y, lam, l1_ratio=0.5, fit_intercept=True, w0=None, tol=1e-10,
+                max_iter=10_000):
+    """Cyclic coordinate descent on the elastic-net objective (module docstring). Returns (w, b).
+
+    Update of w_j: soft-threshold(ρ_j, lam·l1_ratio) / (‖x_j‖²/n + lam·(1 - l1_ratio)),
+    ρ_j = x_jᵀ(r + x_j w_j)/n with r the current residual. The threshold gives exact zeros.
+    """
+    X, y = _check_Xy(X, y)
+    lam = _check_real("lam", lam, 0.0)
+    l1_ratio = _check_real("l1_ratio", l1_ratio, 0.0, 1.0)
+    tol, max_iter = _check_real("tol", tol, 0.0), _check_int("max_iter", max_iter, 1)
+    Xc, yc, x_mean, y_mean = _center(X, y, fit_intercept)
+    n, p = X.shape
+    w = np.zeros(p) if w0 is None else _array("w0", w0, 1).copy()
+    if w.shape != (p,):
+        raise ValueError(f"w0 must have shape ({p},), got {w.shape}")
+    G, c = Xc.T @ Xc / n, Xc.T @ yc / n                  # Gram (p, p) and Xᵀy/n (p,)
+    l1, l2 = lam * l1_ratio, lam * (1 - l1_ratio)
+    for _ in range(max_iter):
+        max_step = 0.0
+        for j in range(p):
+            if G[j, j] + l2 == 0:                          # constant column, no ridge: stays 0
+                continue
+            rho = c[j] - G[j] @ w + G[j, j] * w[j]
+            w_j = 0.0 if abs(rho) <= l1 else (rho - math.copysign(l1, rho)) / (G[j, j] + l2)
+            max_step = max(max_step, abs(w_j - w[j]))
+            w[j] = w_j
+        if max_step <= tol * max(1.0, np.abs(w).max()):
+            break
+    return w, y_mean - x_mean @ w
+
+
+def lasso(X, y, lam, **kw):
+    """elastic_net with l1_ratio = 1: min 1/(2n)||y - Xw - b||² + lam ||w||₁."""
+    return elastic_net(X, y, lam, l1_ratio=1.0, **kw)
+
+
+def elastic_net_objective(X, y, w, b, lam, l1_ratio):
+    """Value of the objective in the module docstring (to compare solvers)."""
+    X, y = _check_Xy(X, y)
+    r = y - X @ np.asarray(w) - b
+    return float(r @ r / (2 * len(y)) + lam * (l1_ratio * np.abs(w).sum()
+                                               + (1 - l1_ratio) / 2 * np.sum(np.square(w))))
+
+
+def lambda_max(X, y, l1_ratio=1.0):
+    """Smallest lam at which every elastic-net weight is 0: max_j |x_jᵀ(y - ȳ)| / (n·l1_ratio)."""
+    X, y = _check_Xy(X, y)
+    l1_ratio = _check_real("l1_ratio", l1_ratio, 0.0, 1.0)
+    if l1_ratio == 0:
+        return math.inf
+    Xc, yc, _, _ = _center(X, y, True)
+    return float(np.abs(Xc.T @ yc).max() / (len(y) * l1_ratio))
+
+
+PENALTIES = {"L2 (ridge)": 0.0, "elastic net (0.5)": 0.5, "L1 (lasso)": 1.0}
+
+
+def regularization_path(X, y, lams, l1_ratio):
+    """Weights (L, p) for each lam (solved from large to small lam with warm starts)."""
+    lams = _array("lams", lams, 1)
+    X, y = _check_Xy(X, y)
+    l1_ratio = _check_real("l1_ratio", l1_ratio, 0.0, 1.0)
+    if np.any(lams < 0):
+        raise ValueError("lams must be >= 0")
+    W = np.zeros((len(lams), X.shape[1]))
+    w = None
+    for i in np.argsort(-lams):
+        w = (ridge(X, y, lams[i])[0] if l1_ratio == 0
+             else elastic_net(X, y, lams[i], l1_ratio, w0=w, tol=1e-6)[0])
+        W[i] = w
+    return W
+
+
+def regularization_study(X, y, names, lams, k=5):
+    """Paths of every penalty in PENALTIES on (X, y) plus their k-fold CV MSE: data for draw_paths."""
+    X, y = _check_Xy(X, y)
+    lams = np.sort(_array("lams", lams, 1))
+    out = {"X": X, "y": y, "names": list(names), "lams": lams, "W": {}, "cv": {}}
+    for penalty, r in PENALTIES.items():
+        out["W"][penalty] = regularization_path(X, y, lams, r)
+        fold_mse = []
+        for tr, va in kfold_indices(len(y), k):
+            W = regularization_path(X[tr], y[tr], lams, r)                 # (L, p)
+            b = y[tr].mean() - W @ X[tr].mean(0)                            # (L,) intercepts
+            fold_mse.append(np.mean((X[va] @ W.T + b - y[va][:, None]) ** 2, axis=0))
+        out["cv"][penalty] = np.mean(fold_mse, axis=0)                      # (L,)
+    return out
+
+
+# -- bagging and boosting ---------------------------------------------------------------------
+def fit_stump(X, y):
+    """Best single split (feature j, threshold t, left mean, right mean) for squared error.
+
+    Thresholds are midpoints between sorted distinct values, like sklearn's trees. (n, p) -> tuple.
+    """
+    X, y = _check_Xy(X, y)
+    n, p = X.shape
+    order = np.argsort(X, axis=0, kind="stable")           # (n, p)
+    xs, ys = np.take_along_axis(X, order, 0), y[order]      # sorted features, matching targets
+    left_n = np.arange(1, n)[:, None]                       # (n-1, 1) rows left of each cut
+    left_sum = np.cumsum(ys, 0)[:-1]                        # (n-1, p)
+    right_sum = y.sum() - left_sum
+    # SSE = Σy² - (S_L²/n_L + S_R²/n_R): maximise the second term
+    gain = left_sum ** 2 / left_n + right_sum ** 2 / (n - left_n)
+    gain[xs[1:] <= xs[:-1]] = -np.inf                       # cannot cut between equal values
+    if not np.isfinite(gain).any():                         # every feature constant: one leaf
+        return 0, math.inf, float(y.mean()), float(y.mean())
+    i, j = np.unravel_index(np.argmax(gain), gain.shape)
+    t = (xs[i, j] + xs[i + 1, j]) / 2
+    left = X[:, j] <= t
+    return int(j), float(t), float(y[left].mean()), float(y[~left].mean())
+
+
+def predict_stump(stump, X):
+    """Left value where X[:, j] <= t, else right value."""
+    j, t, left, right = stump
+    X = _array("X", X, 2)
+    return np.where(X[:, j] <= t, left, right)
+
+
+def gradient_boosting(X, y, n_rounds, lr=0.1):
+    """Least-squares boosting with stumps: F₀ = mean(y), F_m = F_{m-1} + lr·stump fitted to y - F_{m-1}.
+
+    Returns (f0, stumps); sklearn's GradientBoostingRegressor(max_depth=1) does the same.
+    """
+    X, y = _check_Xy(X, y)
+    n_rounds, lr = _check_int("n_rounds", n_rounds, 1), _check_real("lr", lr, 0.0)
+    if lr == 0:
+        raise ValueError("lr must be > 0")
+    f0, stumps = float(y.mean()), []
+    F = np.full(len(y), f0)
+    for _ in range(n_rounds):
+        s = fit_stump(X, y - F)                             # fit the residuals (negative gradient)
+        stumps.append(s)
+        F = F + lr * predict_stump(s, X)
+    return f0, stumps, lr
+
+
+def staged_predict_boosting(model, X):
+    """Predictions after 1, 2, ..., M rounds: (M, n)."""
+    f0, stumps, lr = model
+    X = _array("X", X, 2)
+    steps = np.array([predict_stump(s, X) for s in stumps])   # (M, n)
+    return f0 + lr * np.cumsum(steps, 0)
+
+
+def bootstrap_indices(n, n_models, rng=None):
+    """(n_models, n) row indices drawn with replacement: one bootstrap sample per model."""
+    n, n_models = _check_int("n", n, 1), _check_int("n_models", n_models, 1)
+    return _rng(rng).integers(0, n, (n_models, n))
+
+
+def fit_full_tree_1d(x, y):
+    """A regression tree grown until its leaves are pure, on one feature: (thresholds, leaf values).
+
+    Every distinct x ends in its own leaf (value = mean y there), cut at midpoints, so the
+    tree is nearest-neighbour regression: zero training error, as much variance as it gets.
+    """
+    x, y = _array("x", x, 1), _array("y", y, 1)
+    if x.shape != y.shape or len(x) == 0:
+        raise ValueError(f"y must have the shape of x {x.shape} (non-empty), got {y.shape}")
+    xs, inverse = np.unique(x, return_inverse=True)              # sorted distinct values
+    values = np.bincount(inverse, y) / np.bincount(inverse)      # mean y per distinct x
+    return (xs[1:] + xs[:-1]) / 2, values
+
+
+def predict_full_tree_1d(tree, x):
+    """Leaf value for each x: go right past every threshold t with x > t."""
+    thresholds, values = tree
+    return values[np.searchsorted(thresholds, _array("x", x, 1), side="left")]
+
+
+def bagging_predictions(fit_predict, X, y, X_test, indices):
+    """Member predictions (M, G): member i is `fit_predict(X[idx], y[idx], X_test)`, idx = indices[i].
+
+    The bagged prediction is their mean over axis 0 (regression) — averaging cuts variance.
+    """
+    X, y = _check_Xy(X, y)
+    indices = np.asarray(indices)
+    if (indices.ndim != 2 or not np.issubdtype(indices.dtype, np.integer)
+            or indices.size and (indices.min() < 0 or indices.max() >= len(y))):
+        raise ValueError(f"indices must be a 2-D int array of row numbers in [0, {len(y)})")
+    return np.array([fit_predict(X[idx], y[idx], X_test) for idx in indices])
+
+
+def _full_tree_fit_predict(X, y, X_test):
+    return predict_full_tree_1d(fit_full_tree_1d(X[:, 0], y), X_test[:, 0])
+
+
+def ensemble_experiment(n_train=100, noise=0.3, n_members=100, n_repeats=50, n_test=100,
+                        lr=0.1, seed=0):
+    """Bias² and variance of bagged full trees and boosted stumps vs ensemble size.
+
+    Each repeat draws a fresh training set; bagging averages full-depth trees fitted on
+    bootstrap samples, boosting adds `lr`-scaled stumps. Arrays 'bag', 'boost': (R, M, G).
+    """
+    rng = np.random.default_rng(seed)
+    x_test = np.linspace(-1, 1, n_test)
+    bag, boost, first = [], [], None
+    for r in range(n_repeats):
+        x, y = sample_data(n_train, noise, rng)
+        first = first or (x, y)
+        X, X_test = x[:, None], x_test[:, None]
+        idx = bootstrap_indices(n_train, n_members, rng)
+        members = bagging_predictions(_full_tree_fit_predict, X, y, X_test, idx)   # (M, G)
+        bag.append(np.cumsum(members, 0) / np.arange(1, n_members + 1)[:, None])
+        boost.append(staged_predict_boosting(gradient_boosting(X, y, n_members, lr), X_test))
+    out = {"bag": np.array(bag), "boost": np.array(boost), "x_test": x_test,
+           "f_test": true_function(x_test), "x": first[0], "y": first[1]}
+    for key in ("bag", "boost"):
+        P = out[key]                                                            # (R, M, G)
+        out[f"{key}_bias2"] = np.mean((P.mean(0) - out["f_test"]) ** 2, axis=1)   # (M,)
+        out[f"{key}_var"] = np.mean(P.var(0), axis=1)                             # (M,)
+    return out
+
+
+# -- interactive figures (clear=False: build the axes once, then only update artists) ---------
+def _few_ticks(*axes, n=4):
+    """At most n major ticks on linear axes and no minor ticks on log axes: tick marks and
+    labels are most of a redraw's cost."""
+    for ax in axes:
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale == "linear":
+                axis.set_major_locator(MaxNLocator(n))
+            else:
+                axis.set_minor_locator(NullLocator())
+
+
+def _message(ax, text):
+    """A hidden plot.message on `ax`, returned so a redraw can show/hide and re-word it."""
+    plot.message(ax, text)
+    t = ax.texts[-1]
+    t.set_visible(False)
+    return t
+
+
+def draw_bias_variance(fig, degree, noise, n_train, experiments, n_show=6):
+    """Left: refits (thin blue), their mean (orange), truth (dashed); right: errors vs degree.
+
+    `experiments` maps n_train -> polynomial_experiment(n_train). Use with clear=False.
+    """
+    exp = experiments[n_train]
+    degs = exp["degrees"]
+    if not fig.axes:
+        ax1, ax2 = fig.subplots(1, 2)
+        st = fig._dlbook = {"ax1": ax1, "ax2": ax2}
+        st["data"], = ax1.plot([], [], "o", ms=3, color=plot.COLORS[7], alpha=0.6)
+        st["fits"] = [ax1.plot([], [], color=plot.COLORS[0], lw=0.8, alpha=0.45)[0]
+                      for i in range(n_show)]
+        st["mean"], = ax1.plot([], [], color=plot.COLORS[1], lw=2, label="mean of refits")
+        xt = np.linspace(-1, 1, 200)
+        ax1.plot(xt, true_function(xt), "k--", lw=1.2, label="truth f(x)")
+        ax1.set(xlim=(-1, 1), ylim=(-2.5, 2.5), xlabel="x", ylabel="y")
+        _few_ticks(ax1, ax2)
+        st["msg"] = _message(ax1, "")
+        st["curves"] = {}
+        for key, label, c, ls in (("train", "train MSE", 0, "-"), ("test", "test MSE", 1, "-"),
+                                  ("bias2", "bias²", 2, "--"), ("variance", "variance", 3, "--")):
+            st["curves"][key], = ax2.plot(degs, np.ones(len(degs)), ls, color=plot.COLORS[c],
+                                          label=label)
+        st["noise"] = ax2.axhline(1.0, color="grey", lw=1, ls=":", label="noise σ²")
+        st["vline"] = ax2.axvline(0, color="k", lw=0.8)
+        plot.log_yaxis(ax2, 1e-4, 1e4)
+        ax2.set(xlabel="polynomial degree", xlim=(degs[0] - 0.3, degs[-1] + 0.3))
+        ax2.legend(fontsize=7, ncol=2, loc="upper left")
+    st = fig._dlbook
+    if degree not in degs:
+        raise ValueError(f"degree must be one of the experiment's degrees {list(degs)}, got {degree!r}")
+    d = list(degs).index(degree)
+    if st.get("errs_key") != (id(exp), noise):                  # moving the degree reuses them
+        st["errs"], st["errs_key"] = polynomial_errors(exp, noise), (id(exp), noise)
+    errs = st["errs"]
+    xt = exp["x_test"]
+    st["data"].set_data(exp["x"][0], true_function(exp["x"][0]) + noise * exp["eps"][0])
+    preds = exp["A_test"][d] + noise * exp["B_test"][d]                   # (R, G)
+    for line, pred in zip(st["fits"], preds):
+        line.set_data(xt, np.clip(pred, -10, 10))
+    st["mean"].set_data(xt, np.clip(preds.mean(0), -10, 10))
+    st["ax1"].set_title(f"degree {degree}, n = {n_train}, σ = {noise:.2g}")
+    st["msg"].set_text(f"degree + 1 ≥ n: each fit passes\nthrough all {n_train} points")
+    st["msg"].set_visible(degree + 1 >= n_train)
+    for key, line in st["curves"].items():
+        line.set_ydata(np.clip(errs[key], 1e-5, 1e4))
+    st["noise"].set_ydata([noise ** 2] * 2)
+    st["vline"].set_xdata([degree] * 2)
+    best = degs[np.argmin(errs["test"])]
+    st["ax2"].set_title(f"test MSE {errs['test'][d]:.3g} (best degree {best})")
+
+
+def draw_paths(fig, lam, penalty, study):
+    """Coefficient paths vs λ, the weights at λ (exact zeros counted) and the k-fold CV error.
+
+    `study` comes from regularization_study. Use with clear=False.
+    """
+    lams, r = study["lams"], PENALTIES[penalty]
+    W = study["W"][penalty]                                   # (L, p) on the grid
+    X, y = study["X"], study["y"]
+    w = (ridge(X, y, lam)[0] if r == 0
+         else elastic_net(X, y, lam, r, w0=W[np.argmin(np.abs(np.log(lams / lam)))], tol=1e-6)[0])
+    p = W.shape[1]
+    if not fig.axes:
+        ax1, ax2, ax3 = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.3, 1, 1]})
+        st = fig._dlbook = {"ax1": ax1, "ax2": ax2, "ax3": ax3}
+        colors = [plot.COLORS[j % 8] for j in range(p)]
+        st["paths"] = [ax1.plot(lams, W[:, j], lw=1.2, color=colors[j],
+                                ls="-" if j < 8 else "--")[0] for j in range(p)]
+        lim = max(np.abs(v).max() for v in study["W"].values()) * 1.05
+        ax1.set(xscale="log", xlabel="λ", ylabel="weight", ylim=(-lim, lim))
+        st["v1"] = ax1.axvline(lam, color="k", lw=0.8)
+        st["bars"] = ax2.barh(np.arange(p), np.zeros(p), color=colors)
+        ax2.set_yticks(np.arange(p), study["names"], fontsize=7)
+        ax2.set(xlim=(-lim, lim))
+        st["msg"] = _message(ax2, "all weights are 0:\nthe model predicts mean(y)")
+        cv_all = np.concatenate(list(study["cv"].values()))
+        st["cv"], = ax3.plot(lams, study["cv"][penalty], color=plot.COLORS[1])
+        ax3.set(xscale="log", xlabel="λ", ylabel="CV MSE",
+                ylim=(cv_all.min() * 0.95, cv_all.max() * 1.05))
+        st["v3"] = ax3.axvline(lam, color="k", lw=0.8)
+        _few_ticks(ax1, ax3)
+        ax2.xaxis.set_major_locator(MaxNLocator(3))
+    st = fig._dlbook
+    for j, line in enumerate(st["paths"]):
+        line.set_ydata(W[:, j])
+    for bar, w_j in zip(st["bars"], w):
+        bar.set_width(w_j)
+    zeros = int(np.sum(w == 0))
+    cv = study["cv"][penalty]
+    st["cv"].set_ydata(cv)
+    for v in (st["v1"], st["v3"]):
+        v.set_xdata([lam] * 2)
+    st["msg"].set_visible(zeros == p)
+    st["ax1"].set_title(f"{penalty} path")
+    st["ax2"].set_title(f"λ = {lam:.3g}: {zeros} of {p} weights exactly 0")
+    st["ax3"].set_title(f"CV MSE; best λ on grid = {lams[np.argmin(cv)]:.3g}")
+
+
+def draw_selection(fig, n_models, n_test, selection):
+    """The winner picked on the test set vs the same model on fresh data, as models are tried.
+
+    `selection` comes from selection_experiment. Use with clear=False.
+    """
+    res = selection[n_test]
+    bins = np.linspace(0.2, 0.8, 31)
+    m = np.arange(1, res["chosen"].shape[1] + 1)
+    if not fig.axes:
+        ax1, ax2 = fig.subplots(1, 2)
+        st = fig._dlbook = {"ax1": ax1, "ax2": ax2}
+        st["bars"] = ax1.bar(bins[:-1], np.zeros(len(bins) - 1), width=np.diff(bins),
+                             align="edge", color=plot.COLORS[5])
+        st["win"] = ax1.axvline(0.5, color=plot.COLORS[1], lw=2, label="winner on the test set")
+        st["fresh"] = ax1.axvline(0.5, color=plot.COLORS[2], lw=2, label="winner on fresh data")
+        ax1.set(xlabel="test accuracy", xlim=(0.2, 0.8))
+        st["leg"] = ax1.legend(fontsize=7, loc="upper left")
+        st["chosen"], = ax2.plot(m, np.zeros(len(m)), color=plot.COLORS[1],
+                                 label="best test accuracy (reported)")
+        st["fresh_curve"], = ax2.plot(m, np.zeros(len(m)), color=plot.COLORS[2],
+                                      label="its accuracy on fresh data")
+        ax2.axhline(0.5, color="grey", ls=":", lw=1, label="true accuracy 0.5")
+        st["v2"] = ax2.axvline(1, color="k", lw=0.8)
+        ax2.set(xscale="log", ylim=(0.4, 0.8), xlim=(1, m[-1]),
+                xlabel="models compared on the test set")
+        _few_ticks(ax1, ax2)
+        ax2.legend(fontsize=7, loc="upper left")
+    st = fig._dlbook
+    acc = res["acc_test"][0, :n_models]
+    counts, _ = np.histogram(acc, bins)
+    for bar, c in zip(st["bars"], counts):
+        bar.set_height(c)
+    st["ax1"].set_ylim(0, max(counts.max(), 1) * 1.5)
+    won, fresh = res["chosen"][0, n_models - 1], res["fresh"][0, n_models - 1]
+    st["win"].set_xdata([won] * 2)
+    st["fresh"].set_xdata([fresh] * 2)
+    st["leg"].get_texts()[0].set_text(f"winner on the test set: {won:.3f}")
+    st["leg"].get_texts()[1].set_text(f"same model, fresh data: {fresh:.3f}")
+    st["ax1"].set_title(f"{n_models} models, 1 trial, coin-flip labels")
+    st["chosen"].set_ydata(res["chosen"].mean(0))
+    st["fresh_curve"].set_ydata(res["fresh"].mean(0))
+    st["v2"].set_xdata([n_models] * 2)
+    st["ax2"].set_title(f"mean of {res['chosen'].shape[0]} trials, test size {n_test}")
+
+
+def selection_experiment(n_models=300, n_tests=(50, 200, 1000), n_trials=50, n_train=100,
+                         n_features=50, subset=5, n_fresh=2000, seed=0):
+    """Pure-noise classification: compare nearest-centroid models on random feature subsets.
+
+    Labels are independent of X, so every model's true accuracy is 0.5. For each trial and m,
+    'chosen' is the best test accuracy among the first m models and 'fresh' that model's
+    accuracy on new data. Returns {n_test: {'acc_test', 'chosen', 'fresh'}}.
+    """
+    rng = np.random.default_rng(seed)
+    n_max = max(n_tests)
+    out = {t: {"acc_test": [], "chosen": [], "fresh": []} for t in n_tests}
+    for _ in range(n_trials):
+        X = rng.standard_normal((n_train + n_max + n_fresh, n_features))
+        y = rng.integers(0, 2, len(X))
+        tr, te, fr = np.split(np.arange(len(X)), [n_train, n_train + n_max])
+        ranks = rng.random((n_features, n_models)).argsort(0).argsort(0)
+        mask = (ranks < subset).astype(np.float64)                   # (F, M) random feature subsets
+        mu0, mu1 = X[tr][y[tr] == 0].mean(0), X[tr][y[tr] == 1].mean(0)
+        W = mask * (mu1 - mu0)[:, None]                              # nearest-centroid direction
+        b = -(mask * (mu1 ** 2 - mu0 ** 2)[:, None]).sum(0) / 2      # midpoint offset (M,)
+        pred_te = X[te] @ W + b > 0                                  # (n_max, M) predicts class 1
+        for t in n_tests:
+            acc = (pred_te[:t] == y[te][:t, None]).mean(0)           # (M,) test accuracy
+            winner = running_argmax(acc)                             # best of the first m models
+            used = np.unique(winner)
+            fresh = np.zeros(n_models)
+            fresh[used] = ((X[fr] @ W[:, used] + b[used] > 0) == y[fr][:, None]).mean(0)
+            out[t]["acc_test"].append(acc)
+            out[t]["chosen"].append(acc[winner])
+            out[t]["fresh"].append(fresh[winner])
+    return {t: {k: np.array(v) for k, v in d.items()} for t, d in out.items()}
+
+
+def running_argmax(a):
+    """[argmax(a[:1]), argmax(a[:2]), ...]: first index of the running maximum."""
+    a = _array("a", a, 1)
+    prev_max = np.maximum.accumulate(np.r_[-np.inf, a[:-1]])
+    return np.maximum.accumulate(np.where(a > prev_max, np.arange(len(a)), 0))
+
+
+def draw_ensembles(fig, n_members, ens):
+    """Bagged full trees vs boosted stumps as members are added: fits and bias²/variance.
+
+    `ens` comes from ensemble_experiment. Use with clear=False.
+    """
+    k = n_members - 1
+    m = np.arange(1, ens["bag"].shape[1] + 1)
+    if not fig.axes:
+        ax1, ax2 = fig.subplots(1, 2)
+        st = fig._dlbook = {"ax1": ax1, "ax2": ax2}
+        ax1.plot(ens["x"], ens["y"], "o", ms=2.5, color=plot.COLORS[7], alpha=0.5)
+        ax1.plot(ens["x_test"], ens["f_test"], "k--", lw=1.2, label="truth")
+        st["bag"], = ax1.plot(ens["x_test"], ens["bag"][0, k], color=plot.COLORS[0], label="bag")
+        st["boost"], = ax1.plot(ens["x_test"], ens["boost"][0, k], color=plot.COLORS[1],
+                                label="boost")
+        ax1.set(ylim=(-2.5, 2.5), xlabel="x", title="fits to one training set")
+        st["leg"] = ax1.legend(fontsize=7, loc="lower left")
+        for key, c in (("bag", 0), ("boost", 1)):
+            name = "bagging" if key == "bag" else "boosting"
+            ax2.plot(m, ens[f"{key}_bias2"], "--", color=plot.COLORS[c], label=f"{name} bias²")
+            ax2.plot(m, ens[f"{key}_var"], "-", color=plot.COLORS[c], label=f"{name} variance")
+        st["v"] = ax2.axvline(1, color="k", lw=0.8)
+        plot.log_yaxis(ax2, 1e-4, 1e0, every=1)
+        ax2.set(xscale="log", xlim=(1, m[-1]), xlabel="ensemble members")
+        _few_ticks(ax1, ax2)
+        ax2.legend(fontsize=7, ncol=2, loc="lower left")
+    st = fig._dlbook
+    st["bag"].set_ydata(ens["bag"][0, k])
+    st["boost"].set_ydata(ens["boost"][0, k])
+    st["leg"].get_texts()[1].set_text(f"bagging {n_members} full trees")
+    st["leg"].get_texts()[2].set_text(f"boosting {n_members} stumps")
+    st["v"].set_xdata([n_members] * 2)
+    st["ax2"].set_title(f"bagging: bias² {ens['bag_bias2'][k]:.3f}, var {ens['bag_var'][k]:.3f}\n"
+                        f"boosting: bias² {ens['boost_bias2'][k]:.3f}, var {ens['boost_var'][k]:.3f}",
+                        fontsize=9)

@@ -1,0 +1,739 @@
+"""Neural-network basics in NumPy: losses and their gradients, a from-scratch MLP with its own
+backward pass, gradient checks, and the figures of chapter 2.
+
+Conventions follow PyTorch: losses are `f(input, target, reduction="mean")`; a Linear weight
+is (d_out, d_in) and a layer computes z = h Wᵀ + b on a batch h of shape (N, d_in).
+"""
+import math
+from functools import lru_cache
+from numbers import Real
+
+import numpy as np
+
+from dlbook import activations, init, plot
+
+LOG_MIN = -100.0  # torch.nn.functional.binary_cross_entropy clamps log(p) at -100: loss ≤ 100
+
+
+# -- input checks ------------------------------------------------------------------------------
+def _array(a, name):
+    a = np.asarray(a, dtype=np.float64)
+    if np.isnan(a).any():
+        raise ValueError(f"{name} contains NaN")
+    return a
+
+
+def _pair(input, target):
+    input, target = _array(input, "input"), _array(target, "target")
+    if input.shape != target.shape:
+        raise ValueError(f"target must have the shape of input {input.shape}, got {target.shape}")
+    return input, target
+
+
+def _reduce(loss, reduction):
+    """Per-element losses → 'none' (as is), 'mean' (the cost) or 'sum'."""
+    if reduction == "none":
+        return loss
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _scale(n, reduction):
+    """d(cost)/d(loss_i): 1/n for 'mean', 1 otherwise."""
+    _reduce(np.zeros(1), reduction)
+    return 1.0 / n if reduction == "mean" else 1.0
+
+
+def _check_positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+
+
+# -- regression losses: residual r = y_hat − y -------------------------------------------------
+def mse(input, target, reduction="mean"):
+    """Squared error r²; its mean is torch's mse_loss."""
+    y_hat, y = _pair(input, target)
+    return _reduce((y_hat - y) ** 2, reduction)
+
+
+def mse_grad(input, target, reduction="mean"):
+    """∂cost/∂y_hat = 2r (÷ n for the mean)."""
+    y_hat, y = _pair(input, target)
+    return 2.0 * (y_hat - y) * _scale(y.size, reduction)
+
+
+def mae(input, target, reduction="mean"):
+    """Absolute error |r|; torch's l1_loss."""
+    y_hat, y = _pair(input, target)
+    return _reduce(np.abs(y_hat - y), reduction)
+
+
+def mae_grad(input, target, reduction="mean"):
+    """sign(r) (÷ n for the mean); 0 at r = 0, like torch."""
+    y_hat, y = _pair(input, target)
+    return np.sign(y_hat - y) * _scale(y.size, reduction)
+
+
+def huber(input, target, delta=1.0, reduction="mean"):
+    """½r² for |r| ≤ δ, δ(|r| − ½δ) beyond: quadratic near 0, linear in the tails (torch's huber_loss)."""
+    _check_positive("delta", delta)
+    y_hat, y = _pair(input, target)
+    a = np.abs(y_hat - y)
+    return _reduce(np.where(a <= delta, 0.5 * a ** 2, delta * (a - 0.5 * delta)), reduction)
+
+
+def huber_grad(input, target, delta=1.0, reduction="mean"):
+    """r clipped to [−δ, δ] (÷ n for the mean): the gradient never exceeds δ."""
+    _check_positive("delta", delta)
+    y_hat, y = _pair(input, target)
+    return np.clip(y_hat - y, -delta, delta) * _scale(y.size, reduction)
+
+
+# -- classification losses ---------------------------------------------------------------------
+def _check_unit_interval(a, name):
+    if ((a < 0) | (a > 1)).any():
+        raise ValueError(f"{name} must lie in [0, 1]")
+
+
+def _safe_log(p):
+    """log p clamped at −100, so p = 0 gives a large finite loss instead of inf (as torch)."""
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log(p), LOG_MIN)
+
+
+def binary_cross_entropy(input, target, reduction="mean"):
+    """−[y log p + (1 − y) log(1 − p)] from probabilities p = input; finite at p = 0 or 1."""
+    p, y = _pair(input, target)
+    _check_unit_interval(p, "input")
+    _check_unit_interval(y, "target")
+    return _reduce(0.0 - (y * _safe_log(p) + (1 - y) * _safe_log(1 - p)), reduction)  # 0 − (...): no −0.0
+
+
+def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+    """BCE of p = σ(z) from logits z, as max(z, 0) − z·y + log(1 + e^−|z|): finite for |z| = 1e4."""
+    z, y = _pair(input, target)
+    _check_unit_interval(y, "target")
+    return _reduce(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))), reduction)
+
+
+def binary_cross_entropy_with_logits_grad(input, target, reduction="mean"):
+    """∂cost/∂z = σ(z) − y (÷ n for the mean)."""
+    z, y = _pair(input, target)
+    _check_unit_interval(y, "target")
+    return (activations.sigmoid(z) - y) * _scale(y.size, reduction)
+
+
+def _target_distribution(target, shape):
+    """Class indices (N,) → one-hot (N, C); probabilities (N, C) pass through (checked)."""
+    target = np.asarray(target)
+    n, c = shape
+    if target.shape == (n,):
+        if not np.issubdtype(target.dtype, np.integer):
+            raise ValueError(f"target of shape (N,) must hold integer class indices, got {target.dtype}")
+        if ((target < 0) | (target >= c)).any():
+            raise ValueError(f"target class indices must lie in [0, {c})")
+        return np.eye(c)[target]
+    if target.shape == (n, c):
+        q = _array(target, "target")
+        _check_unit_interval(q, "target")
+        return q
+    raise ValueError(f"target must have shape ({n},) or ({n}, {c}), got {target.shape}")
+
+
+def _logits(input):
+    z = _array(input, "input")
+    if z.ndim != 2:
+        raise ValueError(f"input must be 2-D (N, C) logits, got shape {z.shape}")
+    return z
+
+
+def cross_entropy(input, target, reduction="mean"):
+    """−Σ_c y_c log softmax(z)_c from logits z (N, C); target = class indices (N,) or probabilities."""
+    z = _logits(input)
+    q = _target_distribution(target, z.shape)
+    # 0 · log p is taken as 0 even where log p = −inf would make 0·(−inf) = NaN
+    log_p = activations.log_softmax(z, axis=1)
+    return _reduce(-np.where(q > 0, q * log_p, 0.0).sum(axis=1), reduction)
+
+
+def cross_entropy_grad(input, target, reduction="mean"):
+    """∂cost/∂z = softmax(z) − y (÷ N for the mean): prediction minus truth, as for BCE."""
+    z = _logits(input)
+    q = _target_distribution(target, z.shape)
+    # for soft targets q: ∂/∂z of −Σ q log softmax(z) = softmax(z)·Σq − q
+    return (activations.softmax(z, axis=1) * q.sum(axis=1, keepdims=True) - q) * _scale(len(z), reduction)
+
+
+def categorical_cross_entropy(input, target, reduction="mean"):
+    """−Σ_c y_c log p_c from probabilities p = input (N, C) (the notes' formula); log clamped at −100."""
+    p = _logits(input)
+    _check_unit_interval(p, "input")
+    q = _target_distribution(target, p.shape)
+    return _reduce(-np.where(q > 0, q * _safe_log(p), 0.0).sum(axis=1), reduction)
+
+
+# -- the from-scratch multilayer perceptron ----------------------------------------------------
+LOSSES = {  # name -> (cost, ∂cost/∂output)
+    "cross_entropy": (cross_entropy, cross_entropy_grad),
+    "bce_with_logits": (binary_cross_entropy_with_logits, binary_cross_entropy_with_logits_grad),
+    "mse": (mse, mse_grad),
+}
+
+
+def _loss(name):
+    if name not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {name!r}")
+    return LOSSES[name]
+
+
+class MLP:
+    """h_0 = X, z_l = h_{l−1} W_lᵀ + b_l, h_l = f(z_l); the last layer is linear (logits).
+
+    `params` = [W_1, b_1, W_2, b_2, ...]; `backward` fills `grads` in the same order.
+    Initialised like torch.nn.Linear: W and b ~ U(±1/√fan_in).
+    """
+
+    def __init__(self, sizes, activation="relu", seed=0):
+        sizes = list(sizes)
+        if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1
+                                 for s in sizes):
+            raise ValueError(f"sizes must be >= 2 positive ints, got {sizes!r}")
+        self.f, self.df = activations.get(activation)
+        self.sizes, self.activation = [int(s) for s in sizes], activation
+        rng = np.random.default_rng(seed)
+        self.params = []
+        for d_in, d_out in zip(self.sizes[:-1], self.sizes[1:]):
+            self.params.append(init.torch_default_linear((d_out, d_in), rng))   # W: (d_out, d_in)
+            self.params.append(rng.uniform(-1, 1, d_out) / math.sqrt(d_in))  # b: (d_out,)
+        self.grads = [np.zeros_like(p) for p in self.params]
+        self._cache = None
+
+    @property
+    def num_layers(self):
+        return len(self.sizes) - 1
+
+    def forward(self, X):
+        """Output (N, d_out); remembers each layer's input h and pre-activation z for backward."""
+        X = _array(X, "X")
+        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
+            raise ValueError(f"X must have shape (N, {self.sizes[0]}), got {X.shape}")
+        h, self._cache = X, []
+        for l in range(self.num_layers):
+            W, b = self.params[2 * l], self.params[2 * l + 1]
+            z = h @ W.T + b                                   # (N, d_out)
+            self._cache.append((h, z))
+            h = z if l == self.num_layers - 1 else self.f(z)  # no activation on the output
+        return h
+
+    __call__ = forward
+
+    def backward(self, grad_out):
+        """Given ∂L/∂output (N, d_out), store ∂L/∂W_l, ∂L/∂b_l in `grads`; return ∂L/∂X."""
+        if self._cache is None:
+            raise ValueError("grad_out: call forward before backward")
+        g = _array(grad_out, "grad_out")                      # ∂L/∂z_L (output is linear)
+        if g.shape != self._cache[-1][1].shape:
+            raise ValueError(f"grad_out must have shape {self._cache[-1][1].shape}, got {g.shape}")
+        for l in reversed(range(self.num_layers)):
+            h_prev, z = self._cache[l]
+            if l < self.num_layers - 1:
+                g = g * self.df(z)                            # ∂L/∂z_l = ∂L/∂h_l ⊙ f'(z_l)
+            self.grads[2 * l] = g.T @ h_prev                  # ∂L/∂W_l: (d_out, d_in)
+            self.grads[2 * l + 1] = g.sum(axis=0)             # ∂L/∂b_l: (d_out,)
+            g = g @ self.params[2 * l]                        # ∂L/∂h_{l−1}: (N, d_in)
+        return g
+
+    def loss_and_backward(self, X, y, loss="cross_entropy"):
+        """Forward, cost, backward in one call; returns the cost (a float)."""
+        cost, cost_grad = _loss(loss)
+        out = self.forward(X)
+        if loss != "cross_entropy":
+            y = np.asarray(y, dtype=np.float64).reshape(out.shape)
+        value = float(cost(out, y))
+        self.backward(cost_grad(out, y))
+        return value
+
+    def step(self, lr):
+        """Plain gradient descent: p ← p − lr · ∂L/∂p."""
+        _check_positive("lr", lr)
+        for p, g in zip(self.params, self.grads):
+            p -= lr * g
+
+    def predict(self, X):
+        """Class labels: argmax of the logits (or logit > 0 for a single output)."""
+        out = self.forward(X)
+        return out.argmax(axis=1) if out.shape[1] > 1 else (out[:, 0] > 0).astype(np.int64)
+
+    def to_torch(self):
+        """The same network as a float64 torch nn.Sequential (dlbook.train.mlp) with copied weights."""
+        import torch
+        from dlbook import train
+        net = train.mlp(self.sizes, self.activation).double()
+        linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+        with torch.no_grad():
+            for l, m in enumerate(linears):
+                m.weight.copy_(torch.from_numpy(self.params[2 * l]))
+                m.bias.copy_(torch.from_numpy(self.params[2 * l + 1]))
+        return net
+
+
+def minibatches(n, batch_size, rng):
+    """Index arrays of one epoch: a fresh permutation of range(n) cut into batches."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    order = rng.permutation(n)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+def accuracy(net, X, y):
+    """Fraction of rows whose predicted class equals y."""
+    return float(np.mean(net.predict(X) == np.asarray(y)))
+
+
+def train(net, X, y, *, lr=0.1, num_epochs=10, batch_size=32, loss="cross_entropy", seed=0,
+          X_val=None, y_val=None, progress=True, desc="training (NumPy MLP)"):
+    """Mini-batch gradient descent with the MLP's own backward pass; returns a history dict."""
+    from tqdm.auto import tqdm
+    _check_positive("lr", lr)
+    if isinstance(num_epochs, bool) or not isinstance(num_epochs, (int, np.integer)) or num_epochs < 1:
+        raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
+    cost = _loss(loss)[0]
+    X, y = _array(X, "X"), np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"y must have one entry per row of X ({len(X)}), got {len(y)}")
+    rng = np.random.default_rng(seed)
+    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": [], "diverged_at": None}
+
+    def record(split, A, b):
+        with np.errstate(all="ignore"):
+            out = net.forward(A)
+            target = b if loss == "cross_entropy" else np.asarray(b, dtype=np.float64).reshape(out.shape)
+            history[f"{split}_loss"].append(float(cost(out, target)))
+        if loss != "mse":
+            pred = out.argmax(axis=1) if out.shape[1] > 1 else (out[:, 0] > 0)
+            history[f"{split}_acc"].append(float(np.mean(pred == np.asarray(b))))
+
+    for epoch in tqdm(range(num_epochs), desc=desc, disable=not progress, leave=False):
+        for idx in minibatches(len(X), batch_size, rng):
+            with np.errstate(all="ignore"):
+                net.loss_and_backward(X[idx], y[idx], loss)
+                net.step(lr)
+        record("train", X, y)
+        if X_val is not None:
+            record("val", _array(X_val, "X_val"), np.asarray(y_val))
+        if not np.isfinite(history["train_loss"][-1]):
+            history["diverged_at"] = epoch
+            break
+    return history
+
+
+# -- gradient checking ---------------------------------------------------------------------------
+def numerical_gradient(f, x, eps=1e-6):
+    """Central differences (f(x + εe_i) − f(x − εe_i)) / 2ε for every entry of array x (restored after)."""
+    _check_positive("eps", eps)
+    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
+        raise ValueError("x must be a float64 NumPy array (it is perturbed in place)")
+    grad = np.zeros_like(x)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + eps
+        f_plus = f()
+        flat[i] = old - eps
+        f_minus = f()
+        flat[i] = old
+        gflat[i] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+def relative_error(a, b):
+    """‖a − b‖ / (‖a‖ + ‖b‖): ~1e-7 or less means two gradients agree; 0 if both are 0."""
+    a, b = _array(a, "a"), _array(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(f"b must have the shape of a {a.shape}, got {b.shape}")
+    denom = np.linalg.norm(a) + np.linalg.norm(b)
+    return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
+
+
+def finite_difference_grads(net, X, y, loss="cross_entropy", eps=1e-6):
+    """∂cost/∂p for every parameter of `net` by central differences."""
+    cost = _loss(loss)[0]
+
+    def f():
+        out = net.forward(X)
+        target = y if loss == "cross_entropy" else np.asarray(y, dtype=np.float64).reshape(out.shape)
+        return float(cost(out, target))
+    return [numerical_gradient(f, p, eps) for p in net.params]
+
+
+def autograd_grads(net, X, y, loss="cross_entropy"):
+    """∂cost/∂p for every parameter from torch.autograd on `net.to_torch()` (float64)."""
+    import torch
+    import torch.nn.functional as F
+    tnet = net.to_torch()
+    out = tnet(torch.as_tensor(_array(X, "X")))
+    if loss == "cross_entropy":
+        value = F.cross_entropy(out, torch.as_tensor(np.asarray(y)))
+    elif loss == "bce_with_logits":
+        value = F.binary_cross_entropy_with_logits(out, torch.as_tensor(np.asarray(y, float)).reshape(out.shape))
+    else:
+        _loss(loss)
+        value = F.mse_loss(out, torch.as_tensor(np.asarray(y, float)).reshape(out.shape))
+    value.backward()
+    return [p.grad.numpy().copy() for p in tnet.parameters()]
+
+
+def gradient_check(net, X, y, loss="cross_entropy", eps=1e-6):
+    """Relative errors per parameter: (backward vs autograd, backward vs finite differences)."""
+    net.loss_and_backward(X, y, loss)
+    mine = [g.copy() for g in net.grads]
+    torch_g = autograd_grads(net, X, y, loss)
+    fd = finite_difference_grads(net, X, y, loss, eps)
+    return ([relative_error(a, b) for a, b in zip(mine, torch_g)],
+            [relative_error(a, b) for a, b in zip(mine, fd)])
+
+
+# -- why non-linearity -------------------------------------------------------------------------
+def collapse_linear(weights, biases):
+    """One (W, b) equal to the stack z_l = z_{l−1} W_lᵀ + b_l: W = W_L⋯W_1, b = W_L⋯W_2 b_1 + ⋯ + b_L."""
+    if len(weights) != len(biases) or not weights:
+        raise ValueError("biases must have one entry per weight matrix")
+    W, b = _array(weights[0], "weights"), _array(biases[0], "biases")
+    for W_l, b_l in zip(weights[1:], biases[1:]):
+        W_l = _array(W_l, "weights")
+        if W_l.shape[1] != W.shape[0]:
+            raise ValueError(f"weights: shapes {W.shape} and {W_l.shape} do not chain")
+        W, b = W_l @ W, W_l @ b + _array(b_l, "biases")
+    return W, b
+
+
+XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+XOR_Y = np.array([0, 1, 1, 0])
+
+
+# -- universal approximation -------------------------------------------------------------------
+TARGETS = {
+    "sine": lambda x: np.sin(2 * np.pi * x),
+    "|x|": np.abs,
+    "bump": lambda x: np.exp(-(x / 0.2) ** 2),
+    "step": lambda x: (x > 0.1).astype(np.float64),
+}
+
+
+def hidden_layer(n_hidden, activation="relu"):
+    """Fixed first layer (W_1 (n, 1), b_1 (n,)) whose units switch on at points spread over [−1, 1].
+
+    relu: unit i is relu(x − t_i), t_i = −1 + 2i/n (unit 0 is linear on the interval);
+    sigmoid: unit i is σ((x − c_i)/w), centres c_i evenly spaced, width w = half a spacing.
+    """
+    if isinstance(n_hidden, bool) or not isinstance(n_hidden, (int, np.integer)) or n_hidden < 1:
+        raise ValueError(f"n_hidden must be a positive int, got {n_hidden!r}")
+    if activation == "relu":
+        W1, b1 = np.ones((n_hidden, 1)), -(-1 + 2 * np.arange(n_hidden) / n_hidden)
+    elif activation == "sigmoid":
+        c = np.linspace(-1, 1, n_hidden) if n_hidden > 1 else np.zeros(1)
+        w = (1.0 / (n_hidden - 1)) if n_hidden > 1 else 0.5
+        W1, b1 = np.full((n_hidden, 1), 1 / w), -c / w
+    else:
+        raise ValueError(f"activation must be 'relu' or 'sigmoid', got {activation!r}")
+    return W1, b1
+
+
+def fit_one_hidden_layer(x, y, n_hidden, activation="relu"):
+    """An MLP [1, n_hidden, 1] with hidden_layer(...) and output weights by least squares."""
+    x, y = _array(x, "x").reshape(-1, 1), _array(y, "y").reshape(-1)
+    net = MLP([1, n_hidden, 1], activation)
+    net.params[0], net.params[1] = hidden_layer(n_hidden, activation)
+    H = net.f(x @ net.params[0].T + net.params[1])              # (N, n): hidden activations
+    A = np.hstack([H, np.ones((len(x), 1))])                    # plus a column for b_2
+    coef = np.linalg.lstsq(A, y, rcond=None)[0]
+    net.params[2], net.params[3] = coef[:-1][None, :], coef[-1:]
+    return net
+
+
+@lru_cache(maxsize=1024)
+def _universal_fit(n_hidden, target, activation, n_points=400):
+    x = np.linspace(-1, 1, n_points)
+    y = TARGETS[target](x)
+    net = fit_one_hidden_layer(x, y, n_hidden, activation)
+    y_hat = net.forward(x[:, None])[:, 0]
+    return x, y, y_hat, net.f(x[:, None] @ net.params[0].T + net.params[1]) * net.params[2]
+
+
+def universal_errors(target, activation, ns):
+    """RMS error of the least-squares fit for each number of hidden units in `ns`."""
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {sorted(TARGETS)}, got {target!r}")
+    return np.array([np.sqrt(np.mean((lambda r: (r[2] - r[1]) ** 2)(_universal_fit(int(n), target, activation))))
+                     for n in ns])
+
+
+UNIVERSAL_NS = np.array([1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64])
+_MAX_UNITS_SHOWN = 12
+
+
+def draw_universal(fig, n_hidden=8, target="sine", activation="relu"):
+    """Left: target, N-unit fit and some scaled units a_i·f(w_i x + b_i); right: error vs N.
+
+    For `interactive(..., clear=False)`: axes and artists are built once, then only updated.
+    """
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {sorted(TARGETS)}, got {target!r}")
+    n_hidden = int(n_hidden)
+    x, y, y_hat, units = _universal_fit(n_hidden, target, activation)
+    if not fig.axes:
+        ax, ax_err = fig.subplots(1, 2, width_ratios=[1.6, 1])
+        for _ in range(_MAX_UNITS_SHOWN):
+            ax.plot([], [], color="grey", lw=0.7, alpha=0.5)
+        ax.plot([], [], color="black", lw=2.5, label="target")
+        ax.plot([], [], color=plot.COLORS[1], lw=1.8, label="network")
+        ax.set_xlim(-1, 1)
+        ax.set_xlabel("x")
+        ax.legend(loc="upper left", fontsize=8)
+        for act, color in (("relu", plot.COLORS[0]), ("sigmoid", plot.COLORS[2])):
+            ax_err.plot([], [], "o-", ms=3, color=color, label=f"{act} units")
+        ax_err.plot([], [], "o", ms=10, mfc="none", mew=2, color=plot.COLORS[1])
+        ax_err.set_xscale("log")
+        ax_err.set_xlim(0.8, 80)
+        plot.log_yaxis(ax_err, 1e-4, 1, every=1)
+        ax_err.set_xlabel("hidden units N")
+        ax_err.set_ylabel("RMS error")
+        ax_err.legend(fontsize=8, loc="lower left")
+        ax_err.set_title("error vs width", fontsize=10)
+    ax, ax_err = fig.axes
+    shown = units[:, ::max(1, -(-n_hidden // _MAX_UNITS_SHOWN))]
+    for i, line in enumerate(ax.lines[:_MAX_UNITS_SHOWN]):
+        line.set_data(x, shown[:, i]) if i < shown.shape[1] else line.set_data([], [])
+    ax.lines[_MAX_UNITS_SHOWN].set_data(x, y)
+    ax.lines[_MAX_UNITS_SHOWN + 1].set_data(x, y_hat)
+    ax.set_ylim(y.min() - 0.6, y.max() + 0.6)
+    rms = float(np.sqrt(np.mean((y_hat - y) ** 2)))
+    ax.set_title(f"{target} with {n_hidden} {activation} unit{'s' * (n_hidden > 1)}: "
+                 f"RMS error {rms:.3g}", fontsize=10)
+    for line, act in zip(ax_err.lines, ("relu", "sigmoid")):
+        line.set_data(UNIVERSAL_NS, universal_errors(target, act, UNIVERSAL_NS))
+    ax_err.lines[2].set_data([n_hidden], [max(rms, 1e-4)])
+
+
+# -- figures -------------------------------------------------------------------------------------
+ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")
+
+
+def plot_activations(x=None):
+    """Each activation (left) and its derivative (right) on [−5, 5]."""
+    x = np.linspace(-5, 5, 501) if x is None else _array(x, "x")
+    fig, (ax_f, ax_d) = plot.figure(1, 2, figsize=(8, 3.2))
+    for name, color in zip(ACTIVATION_NAMES, plot.COLORS):
+        f, df = activations.get(name)
+        ax_f.plot(x, f(x), color=color, label=name)
+        ax_d.plot(x, df(x), color=color, label=name)
+    ax_f.set_ylim(-1.5, 3)
+    ax_f.set_title("activation f(x)")
+    ax_d.set_title("derivative f'(x)")
+    ax_d.set_ylim(-0.2, 1.2)
+    ax_f.legend(fontsize=8)
+    for ax in (ax_f, ax_d):
+        ax.set_xlabel("x")
+    return fig
+
+
+def plot_softmax(z=(2.0, 1.0, 0.1)):
+    """Left: softmax of logits (t, 1, 0) as t varies, and σ(t − 1); right: logits z vs softmax(z)."""
+    t = np.linspace(-5, 6, 221)
+    logits = np.column_stack([t, np.ones_like(t), np.zeros_like(t)])     # (221, 3)
+    s = activations.softmax(logits, axis=1)
+    fig, (ax_t, ax_b) = plot.figure(1, 2, figsize=(8, 3), width_ratios=[1.5, 1])
+    for c, color in enumerate(plot.COLORS[:3]):
+        ax_t.plot(t, s[:, c], color=color, label=f"p{c + 1}  (logit {['t', '1', '0'][c]})")
+    ax_t.plot(t, activations.sigmoid(t - 1), "k:", lw=1.2, label="σ(t − 1) = p1 of (t, 1) only")
+    ax_t.set_xlabel("logit t of class 1")
+    ax_t.set_ylabel("probability")
+    ax_t.legend(fontsize=8, loc="center left")
+    ax_t.set_title("softmax of (t, 1, 0)", fontsize=10)
+    z = _array(z, "z")
+    k = np.arange(len(z))
+    ax_b.bar(k - 0.2, z, width=0.4, color=plot.COLORS[5], label="logit")
+    ax_b.bar(k + 0.2, activations.softmax(z), width=0.4, color=plot.COLORS[0], label="softmax")
+    ax_b.set_xticks(k, [f"class {i + 1}" for i in k])
+    ax_b.legend(fontsize=8)
+    ax_b.set_title(f"z = {np.round(z, 2).tolist()}", fontsize=10)
+    return fig
+
+
+def draw_activation_explorer(fig, activation="sigmoid", x0=1.0):
+    """f with its tangent at x0 (slope f'(x0)); f' with the point (x0, f'(x0)). For clear=False."""
+    f, df = activations.get(activation)
+    x = np.linspace(-6, 6, 301)
+    if not fig.axes:
+        ax_f, ax_d = fig.subplots(1, 2)
+        ax_f.plot([], [], color=plot.COLORS[0])
+        ax_f.plot([], [], "--", color=plot.COLORS[1], lw=1.2)
+        ax_f.plot([], [], "o", color=plot.COLORS[1])
+        ax_d.plot([], [], color=plot.COLORS[2])
+        ax_d.plot([], [], "o", color=plot.COLORS[1])
+        ax_d.set_ylim(-0.2, 1.25)
+        for ax in (ax_f, ax_d):
+            ax.set_xlim(-6, 6)
+            ax.set_xlabel("x")
+        plot.message(ax_d, "f'(x0) ≈ 0: saturated or dead unit,\nalmost no gradient flows back")
+    ax_f, ax_d = fig.axes
+    y0, s0 = float(f(x0)), float(df(x0))
+    ax_f.lines[0].set_data(x, f(x))
+    ax_f.lines[1].set_data(x, y0 + s0 * (x - x0))
+    ax_f.lines[2].set_data([x0], [y0])
+    ax_f.set_ylim(-1.5, 6.5 if activation in ("relu", "leaky_relu", "gelu") else 1.5)
+    ax_f.set_title(f"{activation}({x0:.2f}) = {y0:.4f}, tangent slope {s0:.4f}", fontsize=10)
+    ax_d.lines[0].set_data(x, df(x))
+    ax_d.lines[1].set_data([x0], [s0])
+    ax_d.set_title(f"derivative {activation}'(x)", fontsize=10)
+    ax_d.texts[0].set_visible(abs(s0) < 0.02)
+
+
+HUBER_DATA_SEED = 0
+
+
+def huber_data(n_outliers, n=30, seed=HUBER_DATA_SEED):
+    """n standard-normal values plus n_outliers far to the right (around +8)."""
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.standard_normal(n), 8 + rng.standard_normal(int(n_outliers))])
+
+
+_R = np.linspace(-4, 4, 401)        # residual axis of the Huber figure
+_C = np.linspace(-2, 9, 441)        # candidate constant predictions
+
+
+def draw_huber(fig, delta=1.0, n_outliers=5):
+    """Loss and gradient vs residual for MSE, MAE, Huber(δ); the best constant under each cost.
+
+    For `interactive(..., clear=False)`: axes and artists are built once, then only updated.
+    """
+    zero = np.zeros_like(_R)
+    if not fig.axes:
+        ax_l, ax_g, ax_c = fig.subplots(1, 3)
+        for ax, fixed in ((ax_l, (mse(_R, zero, "none"), mae(_R, zero, "none"))),
+                          (ax_g, (mse_grad(_R, zero, "sum"), mae_grad(_R, zero, "sum")))):
+            ax.plot(_R, fixed[0], color=plot.COLORS[0], label="MSE")
+            ax.plot(_R, fixed[1], color=plot.COLORS[2], label="MAE")
+            ax.plot([], [], color=plot.COLORS[1], label="Huber")
+            for _ in range(2):
+                ax.axvline(0, color=plot.COLORS[1], ls=":", lw=1)
+            ax.set_xlabel("residual r = ŷ − y")
+            ax.set_xlim(-4, 4)
+            ax.set_xticks([-4, -2, 0, 2, 4])
+        ax_l.set_ylim(-0.2, 8)
+        ax_l.set_yticks([0, 2, 4, 6, 8])
+        ax_l.legend(fontsize=8, loc="upper center")
+        ax_g.set_ylim(-4.5, 4.5)
+        ax_g.set_yticks([-4, -2, 0, 2, 4])
+        ax_g.set_title("gradient ∂loss/∂ŷ", fontsize=10)
+        for color in (plot.COLORS[0], plot.COLORS[2], plot.COLORS[1]):
+            ax_c.plot([], [], color=color)
+        for color in (plot.COLORS[0], plot.COLORS[2], plot.COLORS[1]):
+            ax_c.axvline(0, color=color, ls="--", lw=1)
+        ax_c.plot([], [], "|", color="black", ms=8)
+        ax_c.set_xlim(_C[0], _C[-1])
+        ax_c.set_ylim(-0.1, 1.05)
+        ax_c.set_yticks([])
+        ax_c.set_xticks([0, 4, 8])
+        ax_c.set_xlabel("constant prediction c")
+    ax_l, ax_g, ax_c = fig.axes
+    d_shown = min(delta, 4.5)
+    for ax, curve in ((ax_l, huber(_R, zero, delta, "none")), (ax_g, huber_grad(_R, zero, delta, "sum"))):
+        ax.lines[2].set_data(_R, curve)
+        ax.lines[3].set_xdata([-d_shown, -d_shown])
+        ax.lines[4].set_xdata([d_shown, d_shown])
+    ax_l.set_title(f"loss (Huber δ = {delta:.3g}, dotted: ±δ)", fontsize=10)
+    # best constant prediction for a sample with outliers: mean (MSE), median (MAE), Huber in between
+    y = huber_data(n_outliers)
+    res = _C[:, None] - y[None, :]                                   # (candidates, samples)
+    costs = ((res ** 2).mean(1), np.abs(res).mean(1), huber(res, np.zeros_like(res), delta, "none").mean(1))
+    best = []
+    for line, vline, cost in zip(ax_c.lines[:3], ax_c.lines[3:6], costs):
+        line.set_data(_C, (cost - cost.min()) / (np.ptp(cost) + 1e-300))  # rescaled to [0, 1]
+        best.append(_C[cost.argmin()])
+        vline.set_xdata([best[-1]] * 2)
+    ax_c.lines[6].set_data(y, np.full_like(y, -0.05))
+    ax_c.set_title(f"{n_outliers} outliers: mean {best[0]:.2f}, median {best[1]:.2f},\n"
+                   f"Huber {best[2]:.2f} (cost rescaled)", fontsize=9)
+
+
+def plot_bce():
+    """BCE of a probability p for y = 1 and y = 0, with the notes' −log 0.6 marked."""
+    p = np.linspace(0, 1, 501)
+    fig, ax = plot.figure(figsize=(5, 3))
+    ax.plot(p, binary_cross_entropy(p, np.ones_like(p), "none"), label="y = 1:  −log p")
+    ax.plot(p, binary_cross_entropy(p, np.zeros_like(p), "none"), label="y = 0:  −log(1 − p)")
+    ax.plot([0.6], [-math.log(0.6)], "o", color="black")
+    ax.annotate("−log 0.6 = 0.511", (0.6, -math.log(0.6)), (0.62, 1.8), arrowprops={"arrowstyle": "->"})
+    ax.set_ylim(0, 5)
+    ax.set_xlabel("predicted probability p of class 1")
+    ax.set_ylabel("loss")
+    ax.legend()
+    return fig
+
+
+def plot_decision_boundaries(nets, titles, X, y, lim=(-0.5, 1.5)):
+    """Predicted probability of class 1 over the plane for each 1-output net, with the points."""
+    g = np.linspace(*lim, 121)
+    xx, yy = np.meshgrid(g, g)
+    grid = np.column_stack([xx.ravel(), yy.ravel()])
+    fig, axes = plot.figure(1, len(nets), figsize=(3.6 * len(nets), 3.2))
+    for ax, net, title in zip(np.atleast_1d(axes), nets, titles):
+        p = activations.sigmoid(net.forward(grid)[:, 0]).reshape(xx.shape)
+        ax.contourf(xx, yy, p, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.7)
+        if np.ptp(p) > 1e-3:  # a flat p ≈ 0.5 has no meaningful 0.5 contour
+            ax.contour(xx, yy, p, levels=[0.5], colors="black", linewidths=1)
+        ax.scatter(X[:, 0], X[:, 1], c=[plot.COLORS[0] if t == 0 else plot.COLORS[1] for t in y],
+                   s=80, edgecolors="black", zorder=3)
+        ax.set_title(title, fontsize=10)
+        ax.set_aspect("equal")
+        ax.grid(False)
+    return fig
+
+
+def plot_history(history, title=""):
+    """Loss (left) and accuracy (right) per epoch for train and, if present, validation."""
+    fig, (ax_l, ax_a) = plot.figure(1, 2, figsize=(8, 3))
+    epochs = np.arange(1, len(history["train_loss"]) + 1)
+    for split, color in (("train", plot.COLORS[0]), ("val", plot.COLORS[1])):
+        if history[f"{split}_loss"]:
+            ax_l.plot(epochs, history[f"{split}_loss"], "o-", ms=3, color=color, label=split)
+        if history[f"{split}_acc"]:
+            ax_a.plot(epochs, history[f"{split}_acc"], "o-", ms=3, color=color, label=split)
+    ax_l.set_title("cost (mean cross-entropy)")
+    ax_a.set_title("accuracy")
+    for ax in (ax_l, ax_a):
+        ax.set_xlabel("epoch")
+    ax_l.legend()
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def fit_1d_lbfgs(n_hidden, target="sine", activation="tanh", max_iter=150, n_points=200, seed=0):
+    """Train every weight of a torch [1, n_hidden, 1] net on a 1-D target with full-batch L-BFGS.
+
+    Returns (net, x, y) with x, y NumPy arrays of the training grid; float64 throughout.
+    """
+    import torch
+    from dlbook import train as _train
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {sorted(TARGETS)}, got {target!r}")
+    x = np.linspace(-1, 1, n_points)
+    y = TARGETS[target](x)
+    torch.manual_seed(seed)
+    net = _train.mlp([1, n_hidden, 1], activation).double()
+    xt, yt = torch.from_numpy(x[:, None]), torch.from_numpy(y[:, None])
+    opt = torch.optim.LBFGS(net.parameters(), lr=1, max_iter=max_iter, history_size=50,
+                            line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-15)
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(net(xt), yt)
+        loss.backward()
+        return loss
+    opt.step(closure)
+    return net, x, y
