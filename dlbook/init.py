@@ -5,11 +5,11 @@ Shapes follow PyTorch: a Linear weight is (fan_out, fan_in); a conv weight is
 """
 import math
 from functools import lru_cache
-from numbers import Real
 
 import numpy as np
 
 from dlbook import activations, plot
+from dlbook.checks import check_int, check_positive, check_real
 
 
 def _rng(rng):
@@ -41,19 +41,12 @@ def gain(nonlinearity, param=None):
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else param
-        if isinstance(slope, bool) or not isinstance(slope, Real) or not math.isfinite(slope):
-            raise ValueError(f"param must be a finite number for leaky_relu, got {param!r}")
+        slope = 0.01 if param is None else check_real("param", param)
         return math.sqrt(2.0 / (1.0 + slope ** 2))
     if nonlinearity == "selu":
         return 3.0 / 4.0
     raise ValueError(f"nonlinearity {nonlinearity!r} is not supported; use linear, sigmoid, "
                      "tanh, relu, leaky_relu or selu")
-
-
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
 
 
 def _fan(shape, mode):
@@ -68,16 +61,16 @@ def _fan(shape, mode):
 # -- standard deviations and bounds (the formulas, separate from the sampling) -----------------
 def xavier_std(fan_in, fan_out, gain=1.0):
     """Glorot & Bengio (2010): Var(W) = 2 / (fan_in + fan_out), times gain²."""
-    _check_positive("fan_in", fan_in)
-    _check_positive("fan_out", fan_out)
-    _check_positive("gain", gain)
+    check_positive("fan_in", fan_in)
+    check_positive("fan_out", fan_out)
+    check_positive("gain", gain)
     return gain * math.sqrt(2.0 / (fan_in + fan_out))
 
 
 def kaiming_std(fan, gain=math.sqrt(2.0)):
     """He et al. (2015): Var(W) = gain² / fan; gain² = 2 for ReLU keeps E[h²] constant."""
-    _check_positive("fan", fan)
-    _check_positive("gain", gain)
+    check_positive("fan", fan)
+    check_positive("gain", gain)
     return gain / math.sqrt(fan)
 
 
@@ -88,7 +81,7 @@ def lecun_std(fan_in):
 
 def uniform_bound(std):
     """a such that U(-a, a) has standard deviation `std`: Var = a² / 3, so a = √3 · std."""
-    _check_positive("std", std)
+    check_positive("std", std)
     return math.sqrt(3.0) * std
 
 
@@ -106,20 +99,18 @@ def zeros(shape):
 
 def constant(shape, value):
     """Every weight equal to `value`: symmetric, like zeros, but not silent."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise ValueError(f"value must be a finite number, got {value!r}")
-    return np.full(_check_shape(shape), float(value))
+    return np.full(_check_shape(shape), check_real("value", value))
 
 
 def normal(shape, std=0.01, rng=None):
     """N(0, std²): the classic "small random numbers"."""
-    _check_positive("std", std)
+    check_positive("std", std)
     return _rng(rng).normal(0.0, std, size=_check_shape(shape))
 
 
 def uniform(shape, bound, rng=None):
     """U(-bound, bound)."""
-    _check_positive("bound", bound)
+    check_positive("bound", bound)
     return _rng(rng).uniform(-bound, bound, size=_check_shape(shape))
 
 
@@ -220,12 +211,9 @@ def layer_statistics(depth, width=128, scheme="xavier normal", activation="tanh"
 
     Inputs and the upstream gradient are N(0, 1); every weight is `scale` × the scheme's draw.
     """
-    if not isinstance(depth, (int, np.integer)) or depth < 1:
-        raise ValueError(f"depth must be a positive int, got {depth!r}")
-    if not isinstance(width, (int, np.integer)) or width < 1:
-        raise ValueError(f"width must be a positive int, got {width!r}")
-    if isinstance(scale, bool) or not isinstance(scale, Real) or not math.isfinite(scale) or scale < 0:
-        raise ValueError(f"scale must be a finite number >= 0, got {scale!r}")
+    check_int("depth", depth, lo=1)
+    check_int("width", width, lo=1)
+    check_real("scale", scale, lo=0.0)
     activations.get(activation)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((batch, width))

@@ -3,11 +3,12 @@ import random
 
 import numpy as np
 
+from dlbook.checks import check_choice, check_int, check_positive
+
 
 def seed_everything(seed):
     """Seed Python, NumPy and torch so a training run repeats exactly on the same machine."""
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    check_int("seed", seed, lo=0)
     random.seed(int(seed))
     np.random.seed(int(seed))
     import torch
@@ -19,8 +20,7 @@ def mlp(sizes, activation="relu", bias=True):
     import torch.nn as nn
     acts = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "linear": nn.Identity,
             "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU}
-    if activation not in acts:
-        raise ValueError(f"activation must be one of {sorted(acts)}, got {activation!r}")
+    check_choice("activation", activation, sorted(acts))
     sizes = list(sizes)
     if len(sizes) < 2 or any(not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
         raise ValueError(f"sizes must be >= 2 positive ints, got {sizes!r}")
@@ -51,17 +51,12 @@ def fit(net, X, y, *, lr=0.1, num_epochs=10, batch_size=64, optimizer="sgd", mom
     import torch
     from tqdm.auto import tqdm
 
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
-    if not isinstance(num_epochs, (int, np.integer)) or num_epochs < 1:
-        raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    check_positive("lr", lr)
+    check_int("num_epochs", num_epochs, lo=1)
+    check_int("batch_size", batch_size, lo=1)
     losses = {"cross_entropy": torch.nn.functional.cross_entropy, "mse": torch.nn.functional.mse_loss}
-    if loss not in losses:
-        raise ValueError(f"loss must be one of {sorted(losses)}, got {loss!r}")
-    if optimizer not in ("sgd", "adam"):
-        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    check_choice("loss", loss, sorted(losses))
+    check_choice("optimizer", optimizer, ("sgd", "adam"))
     dtype = next(net.parameters()).dtype
     X = _as_tensor(X, "X", dtype)
     y = _as_tensor(y, "y", torch.long if loss == "cross_entropy" else dtype)

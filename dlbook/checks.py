@@ -1,0 +1,48 @@
+"""Argument checks shared by every module: bad input raises a ValueError that names the argument."""
+import math
+from numbers import Integral, Real
+
+import numpy as np
+
+
+def check_int(name, value, lo=None, hi=None):
+    """An int (not a bool) in [lo, hi]; returns it as a Python int."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise ValueError(f"{name} must be an int, got {value!r}")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ValueError(f"{name} must lie in [{lo}, {hi}], got {value!r}")
+    return int(value)
+
+
+def check_real(name, value, lo=-math.inf, hi=math.inf):
+    """A finite real number (not a bool) in [lo, hi]; returns it as a float."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must lie in [{lo}, {hi}], got {value!r}")
+    return float(value)
+
+
+def check_positive(name, value):
+    """A finite real number > 0; returns it as a float."""
+    value = check_real(name, value)
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return value
+
+
+def check_choice(name, value, choices):
+    """One of `choices`."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def finite_array(name, a, ndim=None):
+    """A float64 array with no NaN or inf (and `ndim` dimensions if given)."""
+    a = np.asarray(a, dtype=np.float64)
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    return a
