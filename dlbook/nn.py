@@ -1,185 +1,24 @@
-"""Neural-network basics in NumPy: losses and their gradients, a from-scratch MLP with its own
-backward pass, gradient checks, and the figures of chapter 2.
+"""Neural-network basics in NumPy: a from-scratch MLP with its own backward pass, gradient
+checks, why non-linearity matters, universal approximation, and the figures of chapter 2.
 
-Conventions follow PyTorch: losses are `f(input, target, reduction="mean")`; a Linear weight
-is (d_out, d_in) and a layer computes z = h Wᵀ + b on a batch h of shape (N, d_in).
+Conventions follow PyTorch: a Linear weight is (d_out, d_in) and a layer computes
+z = h Wᵀ + b on a batch h of shape (N, d_in). Losses live in `dlbook.losses`.
 """
 import math
 from functools import lru_cache
-from numbers import Real
 
 import numpy as np
 
-from dlbook import activations, init, plot
-
-LOG_MIN = -100.0  # torch.nn.functional.binary_cross_entropy clamps log(p) at -100: loss ≤ 100
-
-
-# -- input checks ------------------------------------------------------------------------------
-def _array(a, name):
-    a = np.asarray(a, dtype=np.float64)
-    if np.isnan(a).any():
-        raise ValueError(f"{name} contains NaN")
-    return a
-
-
-def _pair(input, target):
-    input, target = _array(input, "input"), _array(target, "target")
-    if input.shape != target.shape:
-        raise ValueError(f"target must have the shape of input {input.shape}, got {target.shape}")
-    return input, target
-
-
-def _reduce(loss, reduction):
-    """Per-element losses → 'none' (as is), 'mean' (the cost) or 'sum'."""
-    if reduction == "none":
-        return loss
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
-def _scale(n, reduction):
-    """d(cost)/d(loss_i): 1/n for 'mean', 1 otherwise."""
-    _reduce(np.zeros(1), reduction)
-    return 1.0 / n if reduction == "mean" else 1.0
-
-
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-
-
-# -- regression losses: residual r = y_hat − y -------------------------------------------------
-def mse(input, target, reduction="mean"):
-    """Squared error r²; its mean is torch's mse_loss."""
-    y_hat, y = _pair(input, target)
-    return _reduce((y_hat - y) ** 2, reduction)
-
-
-def mse_grad(input, target, reduction="mean"):
-    """∂cost/∂y_hat = 2r (÷ n for the mean)."""
-    y_hat, y = _pair(input, target)
-    return 2.0 * (y_hat - y) * _scale(y.size, reduction)
-
-
-def mae(input, target, reduction="mean"):
-    """Absolute error |r|; torch's l1_loss."""
-    y_hat, y = _pair(input, target)
-    return _reduce(np.abs(y_hat - y), reduction)
-
-
-def mae_grad(input, target, reduction="mean"):
-    """sign(r) (÷ n for the mean); 0 at r = 0, like torch."""
-    y_hat, y = _pair(input, target)
-    return np.sign(y_hat - y) * _scale(y.size, reduction)
-
-
-def huber(input, target, delta=1.0, reduction="mean"):
-    """½r² for |r| ≤ δ, δ(|r| − ½δ) beyond: quadratic near 0, linear in the tails (torch's huber_loss)."""
-    _check_positive("delta", delta)
-    y_hat, y = _pair(input, target)
-    a = np.abs(y_hat - y)
-    return _reduce(np.where(a <= delta, 0.5 * a ** 2, delta * (a - 0.5 * delta)), reduction)
-
-
-def huber_grad(input, target, delta=1.0, reduction="mean"):
-    """r clipped to [−δ, δ] (÷ n for the mean): the gradient never exceeds δ."""
-    _check_positive("delta", delta)
-    y_hat, y = _pair(input, target)
-    return np.clip(y_hat - y, -delta, delta) * _scale(y.size, reduction)
-
-
-# -- classification losses ---------------------------------------------------------------------
-def _check_unit_interval(a, name):
-    if ((a < 0) | (a > 1)).any():
-        raise ValueError(f"{name} must lie in [0, 1]")
-
-
-def _safe_log(p):
-    """log p clamped at −100, so p = 0 gives a large finite loss instead of inf (as torch)."""
-    with np.errstate(divide="ignore"):
-        return np.maximum(np.log(p), LOG_MIN)
-
-
-def binary_cross_entropy(input, target, reduction="mean"):
-    """−[y log p + (1 − y) log(1 − p)] from probabilities p = input; finite at p = 0 or 1."""
-    p, y = _pair(input, target)
-    _check_unit_interval(p, "input")
-    _check_unit_interval(y, "target")
-    return _reduce(0.0 - (y * _safe_log(p) + (1 - y) * _safe_log(1 - p)), reduction)  # 0 − (...): no −0.0
-
-
-def binary_cross_entropy_with_logits(input, target, reduction="mean"):
-    """BCE of p = σ(z) from logits z, as max(z, 0) − z·y + log(1 + e^−|z|): finite for |z| = 1e4."""
-    z, y = _pair(input, target)
-    _check_unit_interval(y, "target")
-    return _reduce(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))), reduction)
-
-
-def binary_cross_entropy_with_logits_grad(input, target, reduction="mean"):
-    """∂cost/∂z = σ(z) − y (÷ n for the mean)."""
-    z, y = _pair(input, target)
-    _check_unit_interval(y, "target")
-    return (activations.sigmoid(z) - y) * _scale(y.size, reduction)
-
-
-def _target_distribution(target, shape):
-    """Class indices (N,) → one-hot (N, C); probabilities (N, C) pass through (checked)."""
-    target = np.asarray(target)
-    n, c = shape
-    if target.shape == (n,):
-        if not np.issubdtype(target.dtype, np.integer):
-            raise ValueError(f"target of shape (N,) must hold integer class indices, got {target.dtype}")
-        if ((target < 0) | (target >= c)).any():
-            raise ValueError(f"target class indices must lie in [0, {c})")
-        return np.eye(c)[target]
-    if target.shape == (n, c):
-        q = _array(target, "target")
-        _check_unit_interval(q, "target")
-        return q
-    raise ValueError(f"target must have shape ({n},) or ({n}, {c}), got {target.shape}")
-
-
-def _logits(input):
-    z = _array(input, "input")
-    if z.ndim != 2:
-        raise ValueError(f"input must be 2-D (N, C) logits, got shape {z.shape}")
-    return z
-
-
-def cross_entropy(input, target, reduction="mean"):
-    """−Σ_c y_c log softmax(z)_c from logits z (N, C); target = class indices (N,) or probabilities."""
-    z = _logits(input)
-    q = _target_distribution(target, z.shape)
-    # 0 · log p is taken as 0 even where log p = −inf would make 0·(−inf) = NaN
-    log_p = activations.log_softmax(z, axis=1)
-    return _reduce(-np.where(q > 0, q * log_p, 0.0).sum(axis=1), reduction)
-
-
-def cross_entropy_grad(input, target, reduction="mean"):
-    """∂cost/∂z = softmax(z) − y (÷ N for the mean): prediction minus truth, as for BCE."""
-    z = _logits(input)
-    q = _target_distribution(target, z.shape)
-    # for soft targets q: ∂/∂z of −Σ q log softmax(z) = softmax(z)·Σq − q
-    return (activations.softmax(z, axis=1) * q.sum(axis=1, keepdims=True) - q) * _scale(len(z), reduction)
-
-
-def categorical_cross_entropy(input, target, reduction="mean"):
-    """−Σ_c y_c log p_c from probabilities p = input (N, C) (the notes' formula); log clamped at −100."""
-    p = _logits(input)
-    _check_unit_interval(p, "input")
-    q = _target_distribution(target, p.shape)
-    return _reduce(-np.where(q > 0, q * _safe_log(p), 0.0).sum(axis=1), reduction)
+from dlbook import activations, init, losses, plot
+from dlbook.checks import check_positive as _check_positive
+from dlbook.losses import _array
 
 
 # -- the from-scratch multilayer perceptron ----------------------------------------------------
 LOSSES = {  # name -> (cost, ∂cost/∂output)
-    "cross_entropy": (cross_entropy, cross_entropy_grad),
-    "bce_with_logits": (binary_cross_entropy_with_logits, binary_cross_entropy_with_logits_grad),
-    "mse": (mse, mse_grad),
+    "cross_entropy": (losses.cross_entropy, losses.cross_entropy_grad),
+    "bce_with_logits": (losses.binary_cross_entropy_with_logits, losses.binary_cross_entropy_with_logits_grad),
+    "mse": (losses.mse, losses.mse_grad),
 }
 
 
@@ -613,8 +452,8 @@ def draw_huber(fig, delta=1.0, n_outliers=5):
     zero = np.zeros_like(_R)
     if not fig.axes:
         ax_l, ax_g, ax_c = fig.subplots(1, 3)
-        for ax, fixed in ((ax_l, (mse(_R, zero, "none"), mae(_R, zero, "none"))),
-                          (ax_g, (mse_grad(_R, zero, "sum"), mae_grad(_R, zero, "sum")))):
+        for ax, fixed in ((ax_l, (losses.mse(_R, zero, "none"), losses.mae(_R, zero, "none"))),
+                          (ax_g, (losses.mse_grad(_R, zero, "sum"), losses.mae_grad(_R, zero, "sum")))):
             ax.plot(_R, fixed[0], color=plot.COLORS[0], label="MSE")
             ax.plot(_R, fixed[1], color=plot.COLORS[2], label="MAE")
             ax.plot([], [], color=plot.COLORS[1], label="Huber")
@@ -641,7 +480,7 @@ def draw_huber(fig, delta=1.0, n_outliers=5):
         ax_c.set_xlabel("constant prediction c")
     ax_l, ax_g, ax_c = fig.axes
     d_shown = min(delta, 4.5)
-    for ax, curve in ((ax_l, huber(_R, zero, delta, "none")), (ax_g, huber_grad(_R, zero, delta, "sum"))):
+    for ax, curve in ((ax_l, losses.huber(_R, zero, delta, "none")), (ax_g, losses.huber_grad(_R, zero, delta, "sum"))):
         ax.lines[2].set_data(_R, curve)
         ax.lines[3].set_xdata([-d_shown, -d_shown])
         ax.lines[4].set_xdata([d_shown, d_shown])
@@ -649,7 +488,7 @@ def draw_huber(fig, delta=1.0, n_outliers=5):
     # best constant prediction for a sample with outliers: mean (MSE), median (MAE), Huber in between
     y = huber_data(n_outliers)
     res = _C[:, None] - y[None, :]                                   # (candidates, samples)
-    costs = ((res ** 2).mean(1), np.abs(res).mean(1), huber(res, np.zeros_like(res), delta, "none").mean(1))
+    costs = ((res ** 2).mean(1), np.abs(res).mean(1), losses.huber(res, np.zeros_like(res), delta, "none").mean(1))
     best = []
     for line, vline, cost in zip(ax_c.lines[:3], ax_c.lines[3:6], costs):
         line.set_data(_C, (cost - cost.min()) / (np.ptp(cost) + 1e-300))  # rescaled to [0, 1]
@@ -664,10 +503,10 @@ def plot_bce():
     """BCE of a probability p for y = 1 and y = 0, with the notes' −log 0.6 marked."""
     p = np.linspace(0, 1, 501)
     fig, ax = plot.figure(figsize=(5, 3))
-    ax.plot(p, binary_cross_entropy(p, np.ones_like(p), "none"), label="y = 1:  −log p")
-    ax.plot(p, binary_cross_entropy(p, np.zeros_like(p), "none"), label="y = 0:  −log(1 − p)")
+    ax.plot(p, losses.binary_cross_entropy(p, np.ones_like(p), "none"), label="y = 1:  −log p")
+    ax.plot(p, losses.binary_cross_entropy(p, np.zeros_like(p), "none"), label="y = 0:  −log(1 − p)")
     ax.plot([0.6], [-math.log(0.6)], "o", color="black")
-    ax.annotate("−log 0.6 = 0.511", (0.6, -math.log(0.6)), (0.62, 1.8), arrowprops={"arrowstyle": "->"})
+    ax.annotate(f"−log 0.6 = {-math.log(0.6):.3f}", (0.6, -math.log(0.6)), (0.62, 1.8), arrowprops={"arrowstyle": "->"})
     ax.set_ylim(0, 5)
     ax.set_xlabel("predicted probability p of class 1")
     ax.set_ylabel("loss")

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from dlbook import activations, nn, widgets
+from dlbook import activations, losses, nn, widgets
 
 TOL = dict(rtol=1e-10, atol=1e-12)
 REDUCTIONS = ["mean", "sum", "none"]
@@ -39,7 +39,7 @@ def torch_value_and_grad(fn, input, *args, **kw):
 @given(st.data(), shapes, st.sampled_from(REDUCTIONS))
 def test_mse_mae_match_torch(data, shape, reduction):
     y_hat, y = pair(data.draw, shape)
-    for mine, grad, ref in ((nn.mse, nn.mse_grad, F.mse_loss), (nn.mae, nn.mae_grad, F.l1_loss)):
+    for mine, grad, ref in ((losses.mse, losses.mse_grad, F.mse_loss), (losses.mae, losses.mae_grad, F.l1_loss)):
         value, g = torch_value_and_grad(ref, y_hat, t(y), reduction=reduction)
         np.testing.assert_allclose(mine(y_hat, y, reduction), value, **TOL)
         if reduction != "none":   # grad of the summed per-element losses = grad with 'sum'
@@ -54,16 +54,16 @@ def test_mse_mae_match_torch(data, shape, reduction):
 def test_huber_matches_torch(data, shape, reduction, delta):
     y_hat, y = pair(data.draw, shape, st.floats(-10, 10, width=64))
     value, g = torch_value_and_grad(F.huber_loss, y_hat, t(y), reduction=reduction, delta=delta)
-    np.testing.assert_allclose(nn.huber(y_hat, y, delta, reduction), value, **TOL)
-    np.testing.assert_allclose(nn.huber_grad(y_hat, y, delta, reduction), g, **TOL)
+    np.testing.assert_allclose(losses.huber(y_hat, y, delta, reduction), value, **TOL)
+    np.testing.assert_allclose(losses.huber_grad(y_hat, y, delta, reduction), g, **TOL)
 
 
 def test_huber_limits_are_mse_and_mae():
     r = np.linspace(-5, 5, 101)
     zero = np.zeros_like(r)
     # large δ: ½ r²; small δ: Huber/δ → |r|
-    np.testing.assert_allclose(nn.huber(r, zero, 100.0, "none"), 0.5 * nn.mse(r, zero, "none"), **TOL)
-    np.testing.assert_allclose(nn.huber(r, zero, 1e-6, "none") / 1e-6, nn.mae(r, zero, "none"), atol=1e-5)
+    np.testing.assert_allclose(losses.huber(r, zero, 100.0, "none"), 0.5 * losses.mse(r, zero, "none"), **TOL)
+    np.testing.assert_allclose(losses.huber(r, zero, 1e-6, "none") / 1e-6, losses.mae(r, zero, "none"), atol=1e-5)
 
 
 # -- classification losses ------------------------------------------------------------------------
@@ -76,7 +76,7 @@ def test_binary_cross_entropy_matches_torch(data, shape, reduction):
     p = data.draw(hnp.arrays(np.float64, shape, elements=probs))   # includes exact 0 and 1
     y = data.draw(hnp.arrays(np.float64, shape, elements=probs))
     ref = F.binary_cross_entropy(t(p), t(y), reduction=reduction).numpy()
-    mine = nn.binary_cross_entropy(p, y, reduction)
+    mine = losses.binary_cross_entropy(p, y, reduction)
     assert np.all(np.isfinite(mine))
     np.testing.assert_allclose(mine, ref, **TOL)
 
@@ -87,8 +87,8 @@ def test_bce_with_logits_matches_torch(data, shape, reduction):
     z = data.draw(hnp.arrays(np.float64, shape, elements=st.floats(-1e4, 1e4, width=64)))
     y = data.draw(hnp.arrays(np.float64, shape, elements=probs))
     value, g = torch_value_and_grad(F.binary_cross_entropy_with_logits, z, t(y), reduction=reduction)
-    np.testing.assert_allclose(nn.binary_cross_entropy_with_logits(z, y, reduction), value, **TOL)
-    np.testing.assert_allclose(nn.binary_cross_entropy_with_logits_grad(z, y, reduction), g, **TOL)
+    np.testing.assert_allclose(losses.binary_cross_entropy_with_logits(z, y, reduction), value, **TOL)
+    np.testing.assert_allclose(losses.binary_cross_entropy_with_logits_grad(z, y, reduction), g, **TOL)
 
 
 @FAST
@@ -97,11 +97,11 @@ def test_cross_entropy_matches_torch(n, c, data, reduction):
     z = data.draw(hnp.arrays(np.float64, (n, c), elements=st.floats(-1e4, 1e4, width=64)))
     labels = np.asarray(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
     ref = F.cross_entropy(t(z), torch.as_tensor(labels), reduction=reduction).numpy()
-    np.testing.assert_allclose(nn.cross_entropy(z, labels, reduction), ref, **TOL)
+    np.testing.assert_allclose(losses.cross_entropy(z, labels, reduction), ref, **TOL)
     # soft targets (probability rows)
     q = activations.softmax(data.draw(hnp.arrays(np.float64, (n, c), elements=floats)), axis=1)
     ref_q = F.cross_entropy(t(z), t(q), reduction=reduction).numpy()
-    np.testing.assert_allclose(nn.cross_entropy(z, q, reduction), ref_q, **TOL)
+    np.testing.assert_allclose(losses.cross_entropy(z, q, reduction), ref_q, **TOL)
 
 
 @FAST
@@ -112,7 +112,7 @@ def test_cross_entropy_grad_matches_autograd(n, c, data, reduction):
     soft = data.draw(hnp.arrays(np.float64, (n, c), elements=probs))  # rows need not sum to 1
     for target, ref_target in ((labels, torch.as_tensor(labels)), (soft, t(soft))):
         _, g = torch_value_and_grad(F.cross_entropy, z, ref_target, reduction=reduction)
-        np.testing.assert_allclose(nn.cross_entropy_grad(z, target, reduction), g, **TOL)
+        np.testing.assert_allclose(losses.cross_entropy_grad(z, target, reduction), g, **TOL)
 
 
 @FAST
@@ -121,32 +121,32 @@ def test_categorical_cross_entropy_is_nll_of_log_probabilities(n, c, data):
     p = activations.softmax(data.draw(hnp.arrays(np.float64, (n, c), elements=floats)), axis=1)
     labels = np.asarray(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
     ref = F.nll_loss(torch.log(t(p)).clamp(min=-100), torch.as_tensor(labels)).numpy()
-    np.testing.assert_allclose(nn.categorical_cross_entropy(p, labels), ref, **TOL)
+    np.testing.assert_allclose(losses.categorical_cross_entropy(p, labels), ref, **TOL)
 
 
 def test_notes_cat_example():
     p = np.array([[0.1, 0.2, 0.6, 0.1]])            # dog, bird, cat, fish; truth: cat (index 2)
-    assert nn.categorical_cross_entropy(p, np.array([2])) == pytest.approx(-math.log(0.6), rel=1e-12)
-    assert nn.cross_entropy(np.log(p), np.array([2])) == pytest.approx(0.5108256, abs=1e-7)
+    assert losses.categorical_cross_entropy(p, np.array([2])) == pytest.approx(-math.log(0.6), rel=1e-12)
+    assert losses.cross_entropy(np.log(p), np.array([2])) == pytest.approx(0.5108256, abs=1e-7)
 
 
 @pytest.mark.parametrize("big", [1e4, 1e6, 1e300])
 def test_extremes_are_finite_and_match_torch(big):
     z = np.array([[big, -big, 0.0], [-big, big, 1.0]])
     labels = np.array([1, 1])
-    ce = nn.cross_entropy(z, labels, "none")
+    ce = losses.cross_entropy(z, labels, "none")
     assert np.all(np.isfinite(ce))
     np.testing.assert_allclose(ce, F.cross_entropy(t(z), torch.as_tensor(labels), reduction="none").numpy(), **TOL)
-    assert np.all(np.isfinite(nn.cross_entropy_grad(z, labels)))
+    assert np.all(np.isfinite(losses.cross_entropy_grad(z, labels)))
     zz, y = np.array([big, -big, big, -big]), np.array([1.0, 0.0, 0.0, 1.0])
-    bce = nn.binary_cross_entropy_with_logits(zz, y, "none")
+    bce = losses.binary_cross_entropy_with_logits(zz, y, "none")
     np.testing.assert_allclose(bce, [0, 0, big, big], rtol=1e-12)
     np.testing.assert_allclose(bce, F.binary_cross_entropy_with_logits(t(zz), t(y), reduction="none").numpy(), **TOL)
     # probabilities of exactly 0 and 1: right answers cost 0, certain wrong answers cost 100 (log clamp)
     p = np.array([1.0, 0.0, 0.0, 1.0])
-    np.testing.assert_array_equal(nn.binary_cross_entropy(p, np.array([1.0, 0.0, 1.0, 0.0]), "none"),
+    np.testing.assert_array_equal(losses.binary_cross_entropy(p, np.array([1.0, 0.0, 1.0, 0.0]), "none"),
                                   [0.0, 0.0, 100.0, 100.0])
-    np.testing.assert_array_equal(nn.categorical_cross_entropy(np.array([[0.0, 1.0]]), np.array([0]), "none"),
+    np.testing.assert_array_equal(losses.categorical_cross_entropy(np.array([[0.0, 1.0]]), np.array([0]), "none"),
                                   [100.0])
 
 
@@ -154,23 +154,23 @@ def test_extremes_are_finite_and_match_torch(big):
 def test_bad_input_raises_naming_argument():
     a = np.zeros(3)
     with pytest.raises(ValueError, match="reduction"):
-        nn.mse(a, a, reduction="avg")
+        losses.mse(a, a, reduction="avg")
     with pytest.raises(ValueError, match="target"):
-        nn.mse(a, np.zeros(4))
+        losses.mse(a, np.zeros(4))
     with pytest.raises(ValueError, match="input"):
-        nn.mae(np.array([np.nan, 0, 0]), a)
+        losses.mae(np.array([np.nan, 0, 0]), a)
     with pytest.raises(ValueError, match="delta"):
-        nn.huber(a, a, delta=0)
+        losses.huber(a, a, delta=0)
     with pytest.raises(ValueError, match="input"):
-        nn.binary_cross_entropy(np.array([1.5, 0, 0]), a)
+        losses.binary_cross_entropy(np.array([1.5, 0, 0]), a)
     with pytest.raises(ValueError, match="target"):
-        nn.binary_cross_entropy_with_logits(a, np.array([2.0, 0, 0]))
+        losses.binary_cross_entropy_with_logits(a, np.array([2.0, 0, 0]))
     with pytest.raises(ValueError, match="target"):
-        nn.cross_entropy(np.zeros((2, 3)), np.array([0, 3]))
+        losses.cross_entropy(np.zeros((2, 3)), np.array([0, 3]))
     with pytest.raises(ValueError, match="target"):
-        nn.cross_entropy(np.zeros((2, 3)), np.array([0.0, 1.0]))
+        losses.cross_entropy(np.zeros((2, 3)), np.array([0.0, 1.0]))
     with pytest.raises(ValueError, match="input"):
-        nn.cross_entropy(np.zeros(3), np.array([0]))
+        losses.cross_entropy(np.zeros(3), np.array([0]))
     with pytest.raises(ValueError, match="sizes"):
         nn.MLP([3])
     with pytest.raises(ValueError, match="activation"):
