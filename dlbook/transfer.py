@@ -1,0 +1,611 @@
+"""Transfer learning and fine-tuning: freezing by layer name, layer-wise learning rates,
+a strategy runner, weight-change measurement and a linear probe.
+
+Networks are `nn.Sequential`s with named layers (fc1, act1, fc2, act2, ..., head), so a
+"layer group" is a name prefix. A *stacked* network holds `n_models` independent copies of
+the same architecture (weights (n_models, d_out, d_in)): one full-batch training run then
+trains a whole sweep of seeds and training-set sizes at once. torch is imported lazily.
+"""
+import math
+from collections import OrderedDict
+from functools import lru_cache
+from numbers import Real
+
+import numpy as np
+
+from dlbook import plot
+
+# Strategies compared in the chapter: which layer groups train, and how.
+STRATEGIES = ("scratch", "features", "last", "full", "progressive", "discriminative")
+LABELS = {"scratch": "from scratch", "features": "feature extraction (frozen body)",
+          "last": "fine-tune last layers", "full": "full fine-tuning",
+          "progressive": "progressive unfreezing", "discriminative": "discriminative LRs"}
+
+
+# -- data: digits placed anywhere on a larger canvas ---------------------------------------------
+def place_on_canvas(X, size, rng, copies=1, side=8):
+    """Paste each side×side image of X (N, side²) at a random offset in a size×size canvas.
+
+    Returns (N*copies, size²); copy c of image i is row c*N + i. Offsets are uniform in
+    {0, ..., size-side}² (size == side gives the images unchanged).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != side * side:
+        raise ValueError(f"X must have shape (N, {side * side}), got {X.shape}")
+    if not isinstance(size, (int, np.integer)) or size < side:
+        raise ValueError(f"size must be an int >= side={side}, got {size!r}")
+    if not isinstance(copies, (int, np.integer)) or copies < 1:
+        raise ValueError(f"copies must be a positive int, got {copies!r}")
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    n = len(X)
+    offsets = rng.integers(0, size - side + 1, size=(n * copies, 2))   # (row, col) of top-left
+    out = np.zeros((n * copies, size, size))
+    for i, (r, c) in enumerate(offsets):
+        out[i, r:r + side, c:c + side] = X[i % n].reshape(side, side)
+    return out.reshape(n * copies, size * size)
+
+
+def sample_per_class(y, n_per_class, rng, classes=None):
+    """Indices of `n_per_class` examples of every class of y, drawn without replacement."""
+    y = np.asarray(y)
+    classes = np.unique(y) if classes is None else np.asarray(classes)
+    if not isinstance(n_per_class, (int, np.integer)) or n_per_class < 1:
+        raise ValueError(f"n_per_class must be a positive int, got {n_per_class!r}")
+    counts = {c: int((y == c).sum()) for c in classes}
+    if min(counts.values()) < n_per_class:
+        raise ValueError(f"n_per_class={n_per_class} exceeds the smallest class count {counts}")
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    return np.concatenate([rng.choice(np.flatnonzero(y == c), n_per_class, replace=False)
+                           for c in classes])
+
+
+# -- networks with named layers ------------------------------------------------------------------
+def _check_sizes(sizes):
+    sizes = list(sizes)
+    if len(sizes) < 2 or any(not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
+        raise ValueError(f"sizes must be >= 2 positive ints, got {sizes!r}")
+    return [int(s) for s in sizes]
+
+
+def _layer_names(n_linear):
+    return [f"fc{i + 1}" for i in range(n_linear - 1)] + ["head"]
+
+
+def named_mlp(sizes):
+    """ReLU MLP whose Linear layers are called fc1, fc2, ..., head: sizes = [d_in, ..., d_out]."""
+    import torch.nn as nn
+    sizes = _check_sizes(sizes)
+    names, layers = _layer_names(len(sizes) - 1), []
+    for i, (name, d_in, d_out) in enumerate(zip(names, sizes[:-1], sizes[1:])):
+        layers.append((name, nn.Linear(d_in, d_out)))
+        if name != "head":
+            layers.append((f"act{i + 1}", nn.ReLU()))
+    return nn.Sequential(OrderedDict(layers))
+
+
+@lru_cache(maxsize=None)
+def _stacked_linear_class():
+    import torch
+
+    class StackedLinear(torch.nn.Module):
+        """n_models independent Linear layers: x (M, N, d_in) -> x @ W^T + b, W (M, d_out, d_in)."""
+
+        def __init__(self, n_models, d_in, d_out):
+            super().__init__()
+            bound = 1.0 / math.sqrt(d_in)                 # nn.Linear's default U(-1/√d_in, 1/√d_in)
+            self.weight = torch.nn.Parameter(torch.empty(n_models, d_out, d_in).uniform_(-bound, bound))
+            self.bias = torch.nn.Parameter(torch.empty(n_models, 1, d_out).uniform_(-bound, bound))
+
+        def forward(self, x):
+            return torch.baddbmm(self.bias, x, self.weight.transpose(1, 2))   # (M, N, d_out)
+
+    return StackedLinear
+
+
+def stacked_mlp(sizes, n_models):
+    """`n_models` independent copies of named_mlp(sizes) trained side by side: x (M, N, d_in)."""
+    import torch.nn as nn
+    sizes = _check_sizes(sizes)
+    if not isinstance(n_models, (int, np.integer)) or n_models < 1:
+        raise ValueError(f"n_models must be a positive int, got {n_models!r}")
+    Linear = _stacked_linear_class()
+    names, layers = _layer_names(len(sizes) - 1), []
+    for i, (name, d_in, d_out) in enumerate(zip(names, sizes[:-1], sizes[1:])):
+        layers.append((name, Linear(int(n_models), d_in, d_out)))
+        if name != "head":
+            layers.append((f"act{i + 1}", nn.ReLU()))
+    return nn.Sequential(OrderedDict(layers))
+
+
+def load_body(stacked, net, exclude=("head",)):
+    """Copy a named_mlp's weights into every model of a stacked_mlp, except layers in `exclude`."""
+    import torch
+    source = dict(net.named_parameters())
+    with torch.no_grad():
+        for name, p in stacked.named_parameters():
+            if _matches(name, exclude):
+                continue
+            if name not in source:
+                raise ValueError(f"net has no parameter {name!r} to load")
+            w = source[name].reshape(1, *p.shape[1:]) if name.endswith("bias") else source[name]
+            p.copy_(w.expand_as(p))
+    return stacked
+
+
+# -- freezing by layer name ------------------------------------------------------------------------
+def _matches(name, prefixes):
+    """True if parameter `name` ('fc1.weight') belongs to a layer named by one of `prefixes`."""
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def _check_prefixes(net, prefixes, arg="prefixes"):
+    if isinstance(prefixes, str):
+        prefixes = (prefixes,)
+    prefixes = tuple(prefixes)
+    names = [n for n, _ in net.named_parameters()]
+    for p in prefixes:
+        if not any(_matches(n, (p,)) for n in names):
+            raise ValueError(f"{arg}: {p!r} matches no parameter; known layers: {layer_groups(net)}")
+    return prefixes
+
+
+def layer_groups(net):
+    """Names of the layers that own parameters, input to output: ['fc1', 'fc2', 'head']."""
+    groups = []
+    for name, _ in net.named_parameters():
+        g = name.rsplit(".", 1)[0]
+        if g not in groups:
+            groups.append(g)
+    return groups
+
+
+def set_trainable(net, prefixes, trainable):
+    """requires_grad = trainable for every parameter of the layers named by `prefixes`."""
+    for name, p in net.named_parameters():
+        if _matches(name, _check_prefixes(net, prefixes)):
+            p.requires_grad_(bool(trainable))
+    return net
+
+
+def freeze(net, prefixes):
+    """Freeze the layers named by `prefixes` (no gradient, so no optimizer update)."""
+    return set_trainable(net, prefixes, False)
+
+
+def unfreeze(net, prefixes):
+    """Make the layers named by `prefixes` trainable again."""
+    return set_trainable(net, prefixes, True)
+
+
+def freeze_all_but(net, prefixes):
+    """Train only the layers named by `prefixes`; freeze everything else."""
+    prefixes = _check_prefixes(net, prefixes)
+    for name, p in net.named_parameters():
+        p.requires_grad_(_matches(name, prefixes))
+    return net
+
+
+def trainable_names(net):
+    """Names of the parameters that currently require a gradient."""
+    return [n for n, p in net.named_parameters() if p.requires_grad]
+
+
+# -- layer-wise (discriminative) learning rates -------------------------------------------------------
+def layerwise_lrs(groups, lr, decay):
+    """{group: lr · decay^(distance from the top)}: the head gets lr, each layer below × decay."""
+    groups = list(groups)
+    if not groups:
+        raise ValueError("groups must not be empty")
+    if isinstance(lr, bool) or not isinstance(lr, Real) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    if isinstance(decay, bool) or not isinstance(decay, Real) or not 0 <= decay <= 1:
+        raise ValueError(f"decay must be a number in [0, 1], got {decay!r}")
+    depth = len(groups) - 1
+    return {g: lr * decay ** (depth - i) for i, g in enumerate(groups)}
+
+
+def param_groups(net, lrs, include_frozen=False):
+    """torch optimizer param groups from {layer prefix: lr}; frozen parameters are left out
+    (kept with include_frozen=True, for layers unfrozen later). Every trainable parameter
+    must belong to exactly one prefix (ValueError otherwise).
+    """
+    if not isinstance(lrs, dict) or not lrs:
+        raise ValueError(f"lrs must be a non-empty dict {{prefix: lr}}, got {lrs!r}")
+    _check_prefixes(net, tuple(lrs), arg="lrs")
+    for prefix, lr in lrs.items():
+        if isinstance(lr, bool) or not isinstance(lr, Real) or not math.isfinite(lr) or lr < 0:
+            raise ValueError(f"lrs[{prefix!r}] must be a finite number >= 0, got {lr!r}")
+    groups = {prefix: [] for prefix in lrs}
+    for name, p in net.named_parameters():
+        owners = [prefix for prefix in lrs if _matches(name, (prefix,))]
+        if len(owners) > 1:
+            raise ValueError(f"lrs: parameter {name!r} matches several prefixes {owners}")
+        if p.requires_grad and not owners:
+            raise ValueError(f"lrs: trainable parameter {name!r} has no learning rate")
+        if owners and (p.requires_grad or include_frozen):
+            groups[owners[0]].append(p)
+    return [{"params": ps, "lr": float(lrs[prefix]), "name": prefix}
+            for prefix, ps in groups.items() if ps]
+
+
+def unfreezing_schedule(groups, num_steps):
+    """Progressive unfreezing: [(first step, trainable groups)], top group first, one more per stage."""
+    groups = list(groups)
+    if not groups:
+        raise ValueError("groups must not be empty")
+    if not isinstance(num_steps, (int, np.integer)) or num_steps < len(groups):
+        raise ValueError(f"num_steps must be an int >= the number of groups ({len(groups)}), "
+                         f"got {num_steps!r}")
+    starts = [int(round(s * num_steps / len(groups))) for s in range(len(groups))]
+    return [(start, groups[len(groups) - 1 - s:]) for s, start in enumerate(starts)]
+
+
+# -- training a stack of models --------------------------------------------------------------------
+def stack_data(X, y, subsets):
+    """Pad the per-model training sets X[subsets[m]] to float32 tensors (M, N_max, d), (M, N_max), mask."""
+    import torch
+    n_max = max(len(s) for s in subsets)
+    M, d = len(subsets), X.shape[1]
+    Xs, ys, mask = np.zeros((M, n_max, d)), np.zeros((M, n_max), np.int64), np.zeros((M, n_max))
+    for m, idx in enumerate(subsets):
+        Xs[m, :len(idx)], ys[m, :len(idx)], mask[m, :len(idx)] = X[idx], y[idx], 1.0
+    return (torch.tensor(Xs, dtype=torch.float32), torch.tensor(ys),
+            torch.tensor(mask, dtype=torch.float32))
+
+
+def stacked_loss(net, X, y, mask):
+    """Sum over models of each model's mean cross-entropy on its own (unpadded) examples."""
+    import torch.nn.functional as F
+    logits = net(X.to(next(net.parameters()).dtype))                    # (M, N, C)
+    ce = F.cross_entropy(logits.transpose(1, 2), y, reduction="none")    # (M, N)
+    return ((ce * mask).sum(1) / mask.sum(1)).sum()
+
+
+def stacked_accuracy(net, X, y):
+    """Accuracy of every model of the stack on the same test set: X (N, d), y (N,) -> (M,)."""
+    import torch
+    with torch.no_grad():
+        p = next(net.parameters())
+        M = p.shape[0]
+        Xt = torch.as_tensor(np.asarray(X), dtype=p.dtype).expand(M, -1, -1)
+        pred = net(Xt).argmax(-1).numpy()                                   # (M, N)
+    return (pred == np.asarray(y)[None]).mean(1)
+
+
+def snapshot(net):
+    """Copy of every parameter as NumPy: {name: array}."""
+    return {n: p.detach().numpy().copy() for n, p in net.named_parameters()}
+
+
+def sample_batch(mask, batch_size, generator=None):
+    """Indices (M, B) of B random valid examples per model (all of them when a model has <= B).
+
+    mask: (M, N_max) with 1 for real examples, 0 for padding; padding only fills the rows of
+    models with fewer than B examples (and carries mask 0 there).
+    """
+    import torch
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    B = min(int(batch_size), mask.shape[1])
+    scores = torch.rand(mask.shape, generator=generator) + 2.0 * mask   # valid: [2, 3), pad: [0, 1)
+    return scores.topk(B, dim=1).indices
+
+
+def train_stack(net, X, y, mask, *, num_steps, lrs, schedule=None, batch_size=None, seed=0,
+                snapshot_every=None, progress=True, desc="fine-tuning"):
+    """Adam on a stacked network; each model sees only its own examples.
+
+    lrs: {layer prefix: lr} for the trainable layers. schedule: optional
+    [(first step, trainable groups)] from unfreezing_schedule. batch_size: None for full
+    batch, else a random mini-batch of that many examples per model and step.
+    Returns {'loss': [...], 'snapshots': {step: {name: array}}}.
+    """
+    import torch
+    from tqdm.auto import tqdm
+    if not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
+        raise ValueError(f"num_steps must be a positive int, got {num_steps!r}")
+    if schedule is not None:
+        freeze_all_but(net, schedule[0][1])
+    # layers frozen now but unfrozen later must already be in the optimizer
+    opt = torch.optim.Adam(param_groups(net, lrs, include_frozen=schedule is not None))
+    gen = torch.Generator().manual_seed(int(seed))
+    history = {"loss": [], "snapshots": {}}
+    if snapshot_every:
+        history["snapshots"][0] = snapshot(net)
+    stages = dict(schedule or [])
+    for step in tqdm(range(num_steps), desc=desc, disable=not progress, leave=False):
+        if step in stages:
+            freeze_all_but(net, stages[step])                # frozen params get grad None: Adam skips them
+        Xb, yb, mb = X, y, mask
+        if batch_size is not None and batch_size < X.shape[1]:
+            idx = sample_batch(mask, batch_size, gen)        # (M, B)
+            Xb = X.gather(1, idx[..., None].expand(-1, -1, X.shape[2]))
+            yb, mb = y.gather(1, idx), mask.gather(1, idx)
+        opt.zero_grad(set_to_none=True)
+        loss = stacked_loss(net, Xb, yb, mb)
+        loss.backward()
+        opt.step()
+        history["loss"].append(loss.item())
+        if snapshot_every and (step + 1) % snapshot_every == 0:
+            history["snapshots"][step + 1] = snapshot(net)
+    return history
+
+
+def strategy_setup(strategy, groups, lr, decay=0.3, num_steps=100):
+    """(trainable groups, {group: lr}, schedule) of a named strategy over `groups` (input→head)."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    groups = list(groups)
+    trainable = {"features": groups[-1:], "last": groups[-2:]}.get(strategy, groups)
+    if strategy == "discriminative":
+        lrs = layerwise_lrs(groups, lr, decay)
+    else:
+        lrs = {g: lr for g in trainable}
+    schedule = unfreezing_schedule(groups, num_steps) if strategy == "progressive" else None
+    return trainable, lrs, schedule
+
+
+def run_strategy(strategy, pretrained, sizes, X_train, y_train, subsets, X_test, y_test, *,
+                 lr=1e-2, decay=0.3, num_steps=100, batch_size=None, snapshot_every=None,
+                 init_seed=0, progress=True):
+    """Train one stacked model per training subset with `strategy`; return test accuracies (M,).
+
+    pretrained: a named_mlp whose body (all but 'head') initializes every strategy except
+    'scratch'. Also returns the training history (snapshots for weight-change plots).
+    """
+    import torch
+    torch.manual_seed(init_seed)
+    net = stacked_mlp(sizes, len(subsets))
+    if strategy != "scratch":
+        load_body(net, pretrained)
+    groups = layer_groups(net)
+    trainable, lrs, schedule = strategy_setup(strategy, groups, lr, decay, num_steps)
+    freeze_all_but(net, trainable)
+    X, y, mask = stack_data(X_train, y_train, subsets)
+    history = train_stack(net, X, y, mask, num_steps=num_steps, lrs=lrs, schedule=schedule,
+                          batch_size=batch_size, seed=init_seed, snapshot_every=snapshot_every,
+                          progress=progress, desc=strategy)
+    return stacked_accuracy(net, X_test, y_test), history, net
+
+
+# -- what moved, what was learned ------------------------------------------------------------------
+def relative_change(before, after, groups=None):
+    """{layer: ‖W_after − W_before‖_F / ‖W_before‖_F} from two {param name: array} dicts.
+
+    Stacked weights (M, d_out, d_in) give one value per model (shape (M,)). Weights only.
+    """
+    groups = groups or sorted({n.rsplit(".", 1)[0] for n in before})
+    out = {}
+    for g in groups:
+        key = f"{g}.weight"
+        if key not in before or key not in after:
+            raise ValueError(f"groups: no weight {key!r} in before/after")
+        W0, W1 = np.asarray(before[key], float), np.asarray(after[key], float)
+        if W0.shape != W1.shape:
+            raise ValueError(f"after[{key!r}] has shape {W1.shape}, before has {W0.shape}")
+        axes = tuple(range(W0.ndim - 2, W0.ndim))              # the (d_out, d_in) axes
+        out[g] = np.sqrt(((W1 - W0) ** 2).sum(axes)) / np.sqrt((W0 ** 2).sum(axes))
+    return out
+
+
+def weight_change_history(history, models, groups, filter_model):
+    """From train_stack snapshots: {'change': {step: {layer: (len(models),)}}, 'fc1': {step: W}}.
+
+    W is the first layer's weight of model `filter_model`, shape (d_hidden, d_in).
+    """
+    snaps = history["snapshots"]
+    if not snaps:
+        raise ValueError("history holds no snapshots: train with snapshot_every")
+    first = snaps[0]
+    change, fc1 = {}, {}
+    for step, snap in snaps.items():
+        rel = relative_change(first, snap, groups)
+        change[step] = {g: rel[g][models] for g in groups}
+        fc1[step] = snap[f"{groups[0]}.weight"][filter_model]
+    return {"change": change, "fc1": fc1}
+
+
+def layer_features(net, X, upto):
+    """Activations of a named_mlp after layer `upto` ('input', 'act1', 'act2', ...): (N, d)."""
+    import torch
+    X = np.asarray(X, dtype=np.float64)
+    if upto == "input":
+        return X
+    names = [n for n, _ in net.named_children()]
+    if upto not in names:
+        raise ValueError(f"upto must be 'input' or one of {names}, got {upto!r}")
+    h = torch.as_tensor(X, dtype=next(net.parameters()).dtype)
+    with torch.no_grad():
+        for name, module in net.named_children():
+            h = module(h)
+            if name == upto:
+                break
+    return h.double().numpy()
+
+
+def _softmax_regression(W_flat, F, Y, C):
+    """Objective C·Σ_i CE_i + ½‖W‖² (bias unpenalized, as scikit-learn) and its gradient."""
+    d, k = F.shape[1], Y.shape[1]
+    W, b = W_flat[:d * k].reshape(d, k), W_flat[d * k:]
+    Z = F @ W + b                                           # (N, K) logits
+    Z = Z - Z.max(1, keepdims=True)
+    logP = Z - np.log(np.exp(Z).sum(1, keepdims=True))      # log-softmax
+    loss = -C * (Y * logP).sum() + 0.5 * (W ** 2).sum()
+    G = C * (np.exp(logP) - Y)                              # dLoss/dZ
+    grad = np.concatenate([(F.T @ G + W).ravel(), G.sum(0)])
+    return loss, grad
+
+
+def _one_blas_thread():
+    """Limit NumPy's BLAS to one thread if threadpoolctl (a scikit-learn dependency) is present."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        from contextlib import nullcontext
+        return nullcontext()
+    return threadpool_limits(1)
+
+
+def linear_probe(F_train, y_train, F_test, y_test, C=1.0, tol=1e-5):
+    """Multinomial logistic regression on frozen features (same objective as sklearn's).
+
+    L-BFGS stops when the largest gradient entry is below `tol`.
+    Returns (test accuracy, W (d, K), b (K,)); classes are np.unique(y_train).
+    """
+    from scipy.optimize import minimize
+    F_train, F_test = np.asarray(F_train, float), np.asarray(F_test, float)
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    if F_train.ndim != 2 or len(F_train) != len(y_train):
+        raise ValueError(f"F_train must be (N, d) with N = len(y_train), got {F_train.shape}")
+    if F_test.ndim != 2 or F_test.shape[1] != F_train.shape[1] or len(F_test) != len(y_test):
+        raise ValueError(f"F_test must be (N_test, {F_train.shape[1]}), got {F_test.shape}")
+    if isinstance(C, bool) or not isinstance(C, Real) or not C > 0:
+        raise ValueError(f"C must be a positive number, got {C!r}")
+    if isinstance(tol, bool) or not isinstance(tol, Real) or not tol > 0:
+        raise ValueError(f"tol must be a positive number, got {tol!r}")
+    classes = np.unique(y_train)
+    if len(classes) < 2:
+        raise ValueError("y_train must hold at least 2 classes")
+    Y = (y_train[:, None] == classes[None]).astype(float)  # one-hot (N, K)
+    d, k = F_train.shape[1], len(classes)
+    with _one_blas_thread():   # small matrices: threads only fight each other on a shared CPU
+        res = minimize(_softmax_regression, np.zeros(d * k + k), args=(F_train, Y, C), jac=True,
+                       method="L-BFGS-B", options={"maxiter": 5000, "gtol": tol, "ftol": 1e-3 * tol})
+    W, b = res.x[:d * k].reshape(d, k), res.x[d * k:]
+    acc = float((classes[(F_test @ W + b).argmax(1)] == y_test).mean())
+    return acc, W, b
+
+
+# -- figures ---------------------------------------------------------------------------------------------
+def _mean_err(acc):
+    """Mean and standard error over the seed axis (last)."""
+    acc = np.asarray(acc, float)
+    return acc.mean(-1), acc.std(-1, ddof=1) / math.sqrt(acc.shape[-1]) if acc.shape[-1] > 1 else 0 * acc.mean(-1)
+
+
+def draw_size_sweep(fig, labels_per_class, sweep, sizes, baseline=None, chance=None):
+    """Left: test accuracy of each strategy vs labels per class. Right: bars at the chosen size."""
+    ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
+    k = int(np.argmin(np.abs(np.asarray(sizes) - labels_per_class)))
+    names = list(sweep)
+    for i, s in enumerate(names):
+        mean, err = _mean_err(sweep[s])
+        ax.plot(sizes, mean, marker="o", ms=3, color=plot.COLORS[i], label=LABELS.get(s, s))
+        bx.barh(i, mean[k], xerr=err[k], color=plot.COLORS[i], capsize=2)
+        bx.text(min(mean[k] + err[k], 1.0) + 0.01, i, f"{mean[k]:.2f}", va="center", fontsize=8)
+    if baseline is not None:   # colours are named by the bar chart; only the baseline needs a label
+        ax.plot(sizes, baseline, "k:", lw=1.2)
+        ax.text(sizes[-1], baseline[-1] - 0.02, "logistic regr.\non pixels", ha="right", va="top",
+                fontsize=7)
+    if chance is not None:
+        ax.axhline(chance, color="0.6", lw=0.8)
+        ax.text(sizes[-1], chance, "chance", ha="right", va="bottom", fontsize=7, color="0.4")
+    ax.axvline(sizes[k], color="0.5", lw=0.8, ls="--")
+    ax.set(xscale="log", xlabel="labelled examples per class", ylabel="test accuracy", ylim=(0, 1),
+           xticks=sizes, xticklabels=[str(s) for s in sizes])
+    ax.minorticks_off()
+    best = names[int(np.argmax([np.mean(sweep[s][k]) for s in names]))]
+    bx.set(yticks=range(len(names)), yticklabels=[LABELS.get(s, s).split(" (")[0] for s in names],
+           xlim=(0, 1.12), xlabel="test accuracy (± s.e. over seeds)",
+           title=f"{sizes[k]} per class: best = {LABELS.get(best, best).split(' (')[0]}")
+    bx.invert_yaxis()
+    bx.tick_params(axis="y", labelsize=8)
+
+
+def _filter_grid(W, n):
+    """Tile the first n rows of W into one image, 4 per row; a row of d = s² entries is an s×s
+    image (otherwise a 1×d strip). Each filter is scaled to [-1, 1]."""
+    d = W.shape[1]
+    h = w = math.isqrt(d)
+    if h * w != d:
+        h, w = 1, d
+    cols = 4
+    rows = math.ceil(n / cols)
+    grid = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        img = W[i].reshape(h, w)
+        grid[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = img / (np.abs(img).max() + 1e-12)
+    return grid
+
+
+def draw_layer_explorer(fig, strategy, step, explorer, n_filters=8):
+    """Relative weight change per layer after `step` fine-tuning steps, and first-layer filters."""
+    ax, bx, cx = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.2, 1, 1]})
+    data = explorer[strategy]
+    steps = sorted(data["change"])
+    t = min(steps, key=lambda s: abs(s - step))
+    groups = list(data["change"][t])
+    for i, g in enumerate(groups):
+        curve = [np.mean(data["change"][s][g]) for s in steps]
+        ax.plot(steps, curve, color=plot.COLORS[i], label=g)
+        ax.plot([t], [np.mean(data["change"][t][g])], "o", color=plot.COLORS[i])
+    ax.axvline(t, color="0.5", lw=0.8, ls="--")
+    top = max(max(np.mean(data["change"][s][g]) for s in steps for g in groups), 1e-3)
+    ax.set(xlabel="fine-tuning step", ylabel="‖ΔW‖ / ‖W₀‖", ylim=(0, 1.1 * top),
+           title=LABELS[strategy].split(" (")[0])
+    ax.legend(fontsize=8, loc="upper left")
+    if t == 0:
+        plot.message(ax, "step 0: nothing has moved yet")
+    frozen = [g for g in groups if np.all(data["change"][t][g] == 0)]
+    if t > 0 and frozen:
+        ax.text(t, 0.02 * top, ", ".join(frozen) + " frozen: no change", ha="right", va="bottom",
+                fontsize=8, color="0.3")
+    W0, Wt = data["fc1"][0][:n_filters], data["fc1"][t][:n_filters]
+    bx.imshow(_filter_grid(W0, n_filters), cmap="RdBu_r", vmin=-1, vmax=1)
+    bx.set_title("fc1 filters at step 0", fontsize=9)
+    cx.imshow(_filter_grid(Wt, n_filters), cmap="RdBu_r", vmin=-1, vmax=1)
+    cx.set_title(f"fc1 filters at step {t}", fontsize=9)
+    for a in (bx, cx):
+        a.set_axis_off()
+
+
+def draw_discriminative(fig, decay, disc, sizes):
+    """Test accuracy vs labels per class for each layer-wise decay; the chosen one highlighted."""
+    ax, bx = fig.subplots(1, 2)
+    decays = sorted(disc)
+    for d in decays:
+        mean, _ = _mean_err(disc[d])
+        chosen = np.isclose(d, decay)
+        ax.plot(sizes, mean, color=plot.COLORS[1] if chosen else "0.75", lw=2.4 if chosen else 1,
+                marker="o" if chosen else None, ms=3, zorder=3 if chosen else 1)
+    ax.set(xscale="log", xlabel="labelled examples per class", ylabel="test accuracy", ylim=(0, 1),
+           title={0: "decay 0 = feature extraction", 1: "decay 1 = full fine-tuning"}.get(
+               decay, f"decay {decay:g}") + " (grey: others)", xticks=sizes,
+           xticklabels=[str(s) for s in sizes])
+    ax.minorticks_off()
+    for j, k in enumerate(sizes):
+        curve = [np.mean(disc[d][j]) for d in decays]
+        bx.plot(range(len(decays)), curve, marker=".", color=plot.COLORS[j % len(plot.COLORS)],
+                label=f"{k}/class")
+    bx.axvline(decays.index(min(decays, key=lambda d: abs(d - decay))), color="0.5", ls="--", lw=0.8)
+    bx.set(xticks=range(len(decays)), xticklabels=[f"{d:g}" for d in decays], ylim=(0, 1),
+           xlabel="decay (body lr = head lr × decay^depth)", ylabel="test accuracy")
+    bx.legend(fontsize=7, ncol=2, loc="lower center")
+
+
+def plot_examples(rows, titles, side=12, n=8):
+    """One row of n images (each a side×side flattened vector) per array in `rows`."""
+    fig, axes = plot.figure(len(rows), n, figsize=(0.8 * n, 0.9 * len(rows) + 0.2))
+    axes = np.atleast_2d(axes)
+    for r, (X, title) in enumerate(zip(rows, titles)):
+        for i in range(n):
+            axes[r, i].imshow(np.asarray(X[i]).reshape(side, side), cmap="gray_r", vmin=0, vmax=1)
+            axes[r, i].set_axis_off()
+        axes[r, 0].set_title(title, fontsize=9, loc="left")
+    return fig
+
+
+def plot_probes(probes, layers):
+    """Grouped bars: linear-probe test accuracy of each layer's features, one colour per network."""
+    fig, ax = plot.figure(figsize=(7.5, 2.8))
+    width = 0.8 / len(probes)
+    for i, (name, accs) in enumerate(probes.items()):
+        xs = np.arange(len(layers)) + (i - (len(probes) - 1) / 2) * width
+        ax.bar(xs, accs, width=width, color=plot.COLORS[i], label=name)
+        for x, a in zip(xs, accs):
+            ax.text(x, a + 0.01, f"{a:.2f}", ha="center", fontsize=7)
+    ax.set(xticks=range(len(layers)), xticklabels=layers, ylim=(0, 1.1),
+           ylabel="linear-probe test accuracy")
+    ax.legend(fontsize=8, loc="upper left", ncol=2)
+    return fig

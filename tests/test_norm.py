@@ -1,0 +1,339 @@
+"""dlbook.norm against PyTorch (float64): BatchNorm, LayerNorm, gradient clipping."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from dlbook import norm
+
+torch.set_default_dtype(torch.float64)
+TOL = dict(rtol=1e-10, atol=1e-10)
+
+shapes_bn = st.one_of(
+    st.tuples(st.integers(2, 16), st.integers(1, 6)),
+    st.tuples(st.integers(1, 6), st.integers(1, 5), st.integers(2, 7)))
+
+
+def _t(a):
+    return torch.tensor(a, dtype=torch.float64, requires_grad=True)
+
+
+# -- BatchNorm ---------------------------------------------------------------------------------
+@settings(max_examples=40, deadline=None)
+@given(shape=shapes_bn, seed=st.integers(0, 10_000), eps=st.sampled_from([1e-5, 1e-3, 0.1]))
+def test_batchnorm_forward_backward_match_torch(shape, seed, eps):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(2.0, 3.0, shape)
+    C = shape[1]
+    gamma, beta = rng.normal(size=C), rng.normal(size=C)
+    dy = rng.normal(size=shape)
+    y, cache = norm.batchnorm_forward(x, gamma, beta, eps)
+    dx, dgamma, dbeta = norm.batchnorm_backward(dy, cache)
+
+    bn = torch.nn.BatchNorm1d(C, eps=eps)
+    with torch.no_grad():
+        bn.weight.copy_(torch.tensor(gamma))
+        bn.bias.copy_(torch.tensor(beta))
+    xt = _t(x)
+    yt = bn(xt)
+    yt.backward(torch.tensor(dy))
+    np.testing.assert_allclose(y, yt.detach().numpy(), **TOL)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(dgamma, bn.weight.grad.numpy(), rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(dbeta, bn.bias.grad.numpy(), rtol=1e-8, atol=1e-9)
+
+
+@pytest.mark.parametrize("momentum", [0.1, 0.5, None])
+@pytest.mark.parametrize("shape", [(8, 3), (4, 3, 5)])
+def test_batchnorm_class_train_and_eval_match_torch_over_steps(momentum, shape):
+    rng = np.random.default_rng(1)
+    C = shape[1]
+    ours = norm.BatchNorm1d(C, momentum=momentum)
+    ref = torch.nn.BatchNorm1d(C, momentum=momentum)
+    gamma, beta = rng.normal(size=C), rng.normal(size=C)
+    ours.gamma, ours.beta = gamma.copy(), beta.copy()
+    with torch.no_grad():
+        ref.weight.copy_(torch.tensor(gamma))
+        ref.bias.copy_(torch.tensor(beta))
+    for step in range(5):                              # several training steps
+        x = rng.normal(step, 1 + step, shape)
+        dy = rng.normal(size=shape)
+        xt = _t(x)
+        yt = ref(xt)
+        yt.backward(torch.tensor(dy))
+        np.testing.assert_allclose(ours(x), yt.detach().numpy(), **TOL)
+        np.testing.assert_allclose(ours.backward(dy), xt.grad.numpy(), rtol=1e-8, atol=1e-9)
+        np.testing.assert_allclose(ours.running_mean, ref.running_mean.numpy(), **TOL)
+        np.testing.assert_allclose(ours.running_var, ref.running_var.numpy(), **TOL)
+        assert ours.num_batches_tracked == int(ref.num_batches_tracked)
+    ours.eval()
+    ref.eval()
+    x = rng.normal(size=(3,) + shape[1:])
+    dy = rng.normal(size=x.shape)
+    xt = _t(x)
+    yt = ref(xt)
+    yt.backward(torch.tensor(dy))
+    np.testing.assert_allclose(ours(x), yt.detach().numpy(), **TOL)
+    np.testing.assert_allclose(ours.backward(dy), xt.grad.numpy(), **TOL)
+
+
+def test_running_var_is_unbiased_but_normalization_uses_biased():
+    """The exact torch detail: running_var gets the m/(m−1)-corrected variance."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(4, 2))                        # small m = 4: the two differ by 4/3
+    ref = torch.nn.BatchNorm1d(2, momentum=1.0)        # momentum 1: running_var = batch variance
+    y_ref = ref(torch.tensor(x)).detach().numpy()
+    ours = norm.BatchNorm1d(2, momentum=1.0)
+    y = ours(x)
+    np.testing.assert_allclose(ref.running_var.numpy(), x.var(axis=0, ddof=1), **TOL)
+    assert not np.allclose(ref.running_var.numpy(), x.var(axis=0, ddof=0))
+    np.testing.assert_allclose(ours.running_var, ref.running_var.numpy(), **TOL)
+    biased = (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5)
+    unbiased = (x - x.mean(0)) / np.sqrt(x.var(0, ddof=1) + 1e-5)
+    np.testing.assert_allclose(y, biased, **TOL)
+    np.testing.assert_allclose(y_ref, biased, **TOL)
+    assert not np.allclose(y_ref, unbiased)
+
+
+def test_update_running_stats_formula():
+    rm, rv = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    m, v = np.array([5.0, 6.0]), np.array([7.0, 8.0])
+    new_m, new_v = norm.update_running_stats(rm, rv, m, v, 0.25)
+    np.testing.assert_allclose(new_m, [2.0, 3.0])
+    np.testing.assert_allclose(new_v, [4.0, 5.0])
+
+
+def test_batchnorm_batch_of_one_raises_like_torch():
+    with pytest.raises(ValueError, match="x"):
+        norm.batchnorm_forward(np.ones((1, 3)), np.ones(3), np.zeros(3))
+    with pytest.raises(ValueError):
+        torch.nn.BatchNorm1d(3)(torch.ones(1, 3))
+    # (1, C, L) with L > 1 is allowed in both
+    x = np.random.default_rng(0).normal(size=(1, 2, 4))
+    ref = torch.nn.BatchNorm1d(2)(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(norm.BatchNorm1d(2)(x), ref, **TOL)
+
+
+def test_inline_notebook_batchnorm_equals_dlbook():
+    """The few-line version the notebook builds inline is the dlbook function."""
+    rng = np.random.default_rng(3)
+    x, gamma, beta = rng.normal(size=(10, 4)), rng.normal(size=4), rng.normal(size=4)
+    eps = 1e-5
+    mu = x.mean(axis=0)
+    var = ((x - mu) ** 2).mean(axis=0)
+    x_hat = (x - mu) / np.sqrt(var + eps)
+    y_inline = gamma * x_hat + beta
+    np.testing.assert_allclose(y_inline, norm.batchnorm_forward(x, gamma, beta, eps)[0], **TOL)
+    dy = rng.normal(size=x.shape)
+    m = x.shape[0]
+    dx_inline = gamma / (m * np.sqrt(var + eps)) * (m * dy - dy.sum(0) - x_hat * (dy * x_hat).sum(0))
+    _, cache = norm.batchnorm_forward(x, gamma, beta, eps)
+    np.testing.assert_allclose(dx_inline, norm.batchnorm_backward(dy, cache)[0], **TOL)
+    # the inline LayerNorm of the notebook
+    mu_l = x.mean(axis=-1, keepdims=True)
+    var_l = x.var(axis=-1, keepdims=True)
+    y_ln = gamma * (x - mu_l) / np.sqrt(var_l + eps) + beta
+    np.testing.assert_allclose(y_ln, norm.layernorm_forward(x, gamma, beta, eps)[0], **TOL)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(x=np.ones(3)), "x"), (dict(x=np.ones((2, 3, 4, 5))), "x"),
+    (dict(x=np.array([[np.nan, 1.0, 2.0], [1.0, 2.0, 3.0]])), "x"),
+    (dict(gamma=np.ones(2)), "gamma"), (dict(beta=np.ones(4)), "beta"), (dict(eps=0.0), "eps"),
+    (dict(eps=-1.0), "eps")])
+def test_batchnorm_bad_input(bad, match):
+    args = dict(x=np.ones((4, 3)), gamma=np.ones(3), beta=np.zeros(3), eps=1e-5)
+    args.update(bad)
+    with pytest.raises(ValueError, match=match):
+        norm.batchnorm_forward(**args)
+
+
+def test_batchnorm_class_bad_input():
+    with pytest.raises(ValueError, match="num_features"):
+        norm.BatchNorm1d(0)
+    with pytest.raises(ValueError, match="momentum"):
+        norm.BatchNorm1d(3, momentum=1.5)
+    with pytest.raises(ValueError, match="x"):
+        norm.BatchNorm1d(3)(np.ones((4, 2)))
+    with pytest.raises(ValueError, match="dy"):
+        norm.BatchNorm1d(3).backward(np.ones((4, 3)))
+    bn = norm.BatchNorm1d(3)
+    bn(np.random.default_rng(0).normal(size=(4, 3)))
+    with pytest.raises(ValueError, match="dy"):
+        bn.backward(np.ones((5, 3)))
+    with pytest.raises(ValueError, match="running_var"):
+        norm.batchnorm_inference(np.ones((2, 3)), np.ones(3), np.zeros(3), np.zeros(3), np.ones(2))
+
+
+# -- LayerNorm ---------------------------------------------------------------------------------
+@settings(max_examples=40, deadline=None)
+@given(batch=st.lists(st.integers(1, 4), min_size=0, max_size=2),
+       normalized=st.lists(st.integers(1, 6), min_size=1, max_size=2).filter(
+           lambda s: math.prod(s) > 1),
+       seed=st.integers(0, 10_000), eps=st.sampled_from([1e-5, 1e-2]))
+def test_layernorm_forward_backward_match_torch(batch, normalized, seed, eps):
+    rng = np.random.default_rng(seed)
+    shape = tuple(batch) + tuple(normalized)
+    x = rng.normal(-1.0, 2.0, shape)
+    gamma, beta = rng.normal(size=normalized), rng.normal(size=normalized)
+    dy = rng.normal(size=shape)
+    ln = norm.LayerNorm(tuple(normalized), eps=eps)
+    ln.gamma, ln.beta = gamma, beta
+    y = ln(x)
+    dx = ln.backward(dy)
+    ref = torch.nn.LayerNorm(tuple(normalized), eps=eps)
+    with torch.no_grad():
+        ref.weight.copy_(torch.tensor(gamma))
+        ref.bias.copy_(torch.tensor(beta))
+    xt = _t(x)
+    yt = ref(xt)
+    yt.backward(torch.tensor(dy))
+    np.testing.assert_allclose(y, yt.detach().numpy(), **TOL)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(ln.dgamma, ref.weight.grad.numpy(), rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(ln.dbeta, ref.bias.grad.numpy(), rtol=1e-8, atol=1e-9)
+
+
+def test_layernorm_is_per_sample_and_batch_of_one_works():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(5, 8))
+    ln = norm.LayerNorm(8)
+    full = ln(x)
+    one = ln(x[2:3])
+    np.testing.assert_allclose(full[2:3], one, **TOL)   # independent of the other samples
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(gamma=np.ones(4)), "gamma"), (dict(beta=np.ones(4)), "beta"), (dict(eps=0), "eps"),
+    (dict(x=np.full((2, 3), np.inf)), "x")])
+def test_layernorm_bad_input(bad, match):
+    args = dict(x=np.ones((2, 3)), gamma=np.ones(3), beta=np.zeros(3), eps=1e-5)
+    args.update(bad)
+    with pytest.raises(ValueError, match=match):
+        norm.layernorm_forward(**args)
+    with pytest.raises(ValueError, match="normalized_shape"):
+        norm.LayerNorm(0)
+
+
+# -- gradient clipping -------------------------------------------------------------------------
+grad_lists = st.lists(st.tuples(st.integers(1, 4), st.integers(1, 4)), min_size=1, max_size=4)
+
+
+@settings(max_examples=50, deadline=None)
+@given(shapes=grad_lists, seed=st.integers(0, 10_000), max_norm=st.floats(1e-3, 1e3),
+       norm_type=st.sampled_from([1.0, 2.0, 3.0, math.inf]))
+def test_clip_grad_norm_matches_torch(shapes, seed, max_norm, norm_type):
+    rng = np.random.default_rng(seed)
+    grads = [rng.normal(scale=rng.uniform(0.01, 10), size=s) for s in shapes]
+    params = [torch.zeros(s, requires_grad=True) for s in shapes]
+    for p, g in zip(params, grads):
+        p.grad = torch.tensor(g)
+    ref_norm = torch.nn.utils.clip_grad_norm_(params, max_norm, norm_type=norm_type)
+    clipped, total = norm.clip_grad_norm(grads, max_norm, norm_type=norm_type)
+    assert total == pytest.approx(float(ref_norm), rel=1e-12)
+    for c, p in zip(clipped, params):
+        np.testing.assert_allclose(c, p.grad.numpy(), **TOL)
+
+
+def test_clip_grad_norm_eps_detail():
+    """A gradient whose norm equals max_norm is still scaled, by max_norm / (max_norm + 1e-6)."""
+    g = np.array([3.0, 4.0])                           # norm 5
+    p = torch.zeros(2, requires_grad=True)
+    p.grad = torch.tensor(g)
+    torch.nn.utils.clip_grad_norm_([p], 5.0)
+    (ours,), total = norm.clip_grad_norm([g], 5.0)
+    assert total == 5.0
+    np.testing.assert_allclose(ours, g * 5.0 / (5.0 + 1e-6), rtol=1e-14)
+    np.testing.assert_allclose(p.grad.numpy(), ours, rtol=1e-14)
+    assert not np.array_equal(ours, g)
+    (no_eps,), _ = norm.clip_grad_norm([g], 5.0, eps=0.0)
+    np.testing.assert_array_equal(no_eps, g)
+    (below,), _ = norm.clip_grad_norm([g], 6.0)       # below the threshold: untouched
+    np.testing.assert_array_equal(below, g)
+
+
+@settings(max_examples=30, deadline=None)
+@given(shapes=grad_lists, seed=st.integers(0, 10_000), clip_value=st.floats(1e-3, 10))
+def test_clip_grad_value_matches_torch(shapes, seed, clip_value):
+    rng = np.random.default_rng(seed)
+    grads = [rng.normal(scale=3.0, size=s) for s in shapes]
+    params = [torch.zeros(s, requires_grad=True) for s in shapes]
+    for p, g in zip(params, grads):
+        p.grad = torch.tensor(g)
+    torch.nn.utils.clip_grad_value_(params, clip_value)
+    for c, p in zip(norm.clip_grad_value(grads, clip_value), params):
+        np.testing.assert_allclose(c, p.grad.numpy(), **TOL)
+
+
+def test_clipping_bad_input():
+    with pytest.raises(ValueError, match="max_norm"):
+        norm.clip_grad_norm([np.ones(2)], 0.0)
+    with pytest.raises(ValueError, match="max_norm"):
+        norm.clip_grad_norm([np.ones(2)], -1.0)
+    with pytest.raises(ValueError, match="norm_type"):
+        norm.clip_grad_norm([np.ones(2)], 1.0, norm_type=0)
+    with pytest.raises(ValueError, match="eps"):
+        norm.clip_grad_norm([np.ones(2)], 1.0, eps=-1)
+    with pytest.raises(ValueError, match="clip_value"):
+        norm.clip_grad_value([np.ones(2)], 0)
+    with pytest.raises(ValueError, match="grads"):
+        norm.clip_grad_norm([], 1.0)
+
+
+# -- batch noise and gradient-flow helpers -------------------------------------------------------
+def test_batch_statistics_noise_shrinks_like_one_over_sqrt_b():
+    x = np.random.default_rng(5).normal(3.0, 2.0, size=5000)
+    sd = [norm.batch_statistics(x, b, num_batches=4000, index=0)["mean"].std() for b in (4, 64)]
+    # the fixed example x[0] is always in the batch; the other b−1 values are random
+    expected = [2.0 * np.sqrt(b - 1) / b for b in (4, 64)]
+    np.testing.assert_allclose(sd, expected, rtol=0.1)
+    with pytest.raises(ValueError, match="batch_size"):
+        norm.batch_statistics(x, 0)
+    with pytest.raises(ValueError, match="index"):
+        norm.batch_statistics(x, 4, index=10**6)
+
+
+def test_batch_of_one_output_is_exactly_zero():
+    x = np.random.default_rng(6).normal(size=100)
+    assert np.all(norm.batch_statistics(x, 1, num_batches=10)["x_hat"] == 0)
+
+
+def test_deep_mlp_and_gradient_flow():
+    rng = np.random.default_rng(7)
+    X, y = rng.normal(size=(64, 5)), rng.integers(0, 3, 64)
+    for arch in norm.ARCHITECTURES:
+        net = norm.deep_mlp(5, 3, 4, width=8, arch=arch).double()
+        assert net(torch.tensor(X)).shape == (64, 3)
+    r = norm.gradient_flow(X, y, depth=6, arch="plain", activation="sigmoid", steps=2, batch_size=32)
+    assert r["init"].shape == (6,) and r["init"][0] < r["init"][-1]   # vanishing toward the input
+    with pytest.raises(ValueError, match="arch"):
+        norm.deep_mlp(5, 3, 4, arch="dense")
+    with pytest.raises(ValueError, match="depth"):
+        norm.deep_mlp(5, 3, 0)
+    with pytest.raises(ValueError, match="activation"):
+        norm.deep_mlp(5, 3, 2, activation="softmax")
+
+
+def test_train_with_clipping_bounds_the_update():
+    rng = np.random.default_rng(8)
+    X, y = rng.normal(size=(64, 5)), rng.integers(0, 3, 64)
+    r = norm.train_with_clipping(X, y, max_norm=0.5, depth=3, steps=3, batch_size=16)
+    assert len(r["loss"]) == 3 and np.all(r["norm"] > 0)
+    with pytest.raises(ValueError, match="max_norm"):
+        norm.train_with_clipping(X, y, max_norm=-1.0)
+
+
+def test_inline_notebook_clipping_equals_dlbook():
+    """The notebook's inline clip-by-norm (norm of all grads as one vector, one factor)."""
+    rng = np.random.default_rng(9)
+    grads = [rng.normal(size=(3, 2)), 10 * rng.normal(size=4)]
+    for max_norm in (0.5, 5.0, 500.0):
+        total = np.sqrt(sum((g ** 2).sum() for g in grads))
+        coef = min(max_norm / (total + 1e-6), 1.0)
+        inline = [g * coef for g in grads]
+        ours, ours_total = norm.clip_grad_norm(grads, max_norm)
+        assert ours_total == pytest.approx(total, rel=1e-14)
+        for a, b in zip(inline, ours):
+            np.testing.assert_allclose(a, b, rtol=1e-14, atol=0)
