@@ -4,9 +4,10 @@ Images are float arrays (H, W) or (H, W, C) with values in [0, 1]; every random 
 comes from a `numpy.random.Generator` passed in (or a seed), so an augmentation repeats.
 """
 import math
-from numbers import Real
 
 import numpy as np
+
+from dlbook.checks import check_real
 
 
 def _rng(rng):
@@ -22,14 +23,6 @@ def _check_image(img, name="img"):
     if not np.all(np.isfinite(img)):
         raise ValueError(f"{name} contains NaN or inf")
     return img
-
-
-def _check_real(name, value, lo=-math.inf, hi=math.inf):
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must lie in [{lo}, {hi}], got {value!r}")
-    return float(value)
 
 
 # -- geometry --------------------------------------------------------------------------------
@@ -71,7 +64,7 @@ def rotate(img, angle, fill=0.0):
     as `scipy.ndimage.rotate(img, angle, reshape=False, order=1, mode="grid-constant")`.
     """
     img = _check_image(img)
-    angle = _check_real("angle", angle)
+    angle = check_real("angle", angle)
     H, W = img.shape[:2]
     ci, cj = (H - 1) / 2, (W - 1) / 2
     i, j = np.meshgrid(np.arange(H, dtype=float), np.arange(W, dtype=float), indexing="ij")
@@ -114,7 +107,7 @@ def crop(img, top, left, height, width):
 def random_resized_crop(img, scale, rng=None):
     """Crop a random window holding a fraction `scale` of the area (same aspect), resize back."""
     img = _check_image(img)
-    scale = _check_real("scale", scale, 0.0, 1.0)
+    scale = check_real("scale", scale, 0.0, 1.0)
     if scale <= 0:
         raise ValueError(f"scale must be > 0, got {scale!r}")
     rng = _rng(rng)
@@ -144,26 +137,26 @@ def _blend(img, other, factor):
 def adjust_brightness(img, factor):
     """Blend with black: img * factor (clipped); PIL's ImageEnhance.Brightness."""
     img = _check_image(img)
-    return _blend(img, np.zeros_like(img), _check_real("factor", factor, 0.0))
+    return _blend(img, np.zeros_like(img), check_real("factor", factor, 0.0))
 
 
 def adjust_contrast(img, factor):
     """Blend with the mean grey level; PIL's ImageEnhance.Contrast."""
     img = _check_image(img)
     mean = grayscale(img).mean() if img.ndim == 3 else img.mean()
-    return _blend(img, np.full_like(img, mean), _check_real("factor", factor, 0.0))
+    return _blend(img, np.full_like(img, mean), check_real("factor", factor, 0.0))
 
 
 def adjust_saturation(img, factor):
     """Blend with the image's own grey version; PIL's ImageEnhance.Color."""
     img = _check_image(img)
     grey = grayscale(img)[..., None]
-    return _blend(img, np.broadcast_to(grey, img.shape), _check_real("factor", factor, 0.0))
+    return _blend(img, np.broadcast_to(grey, img.shape), check_real("factor", factor, 0.0))
 
 
 def color_jitter(img, strength, rng=None):
     """Brightness, contrast, saturation (RGB only) each multiplied by a factor in [1-strength, 1+strength]."""
-    strength = _check_real("strength", strength, 0.0, 1.0)
+    strength = check_real("strength", strength, 0.0, 1.0)
     rng = _rng(rng)
     b, c, s = rng.uniform(1 - strength, 1 + strength, size=3)
     out = adjust_contrast(adjust_brightness(img, b), c)
@@ -177,7 +170,7 @@ def box_for_area(H, W, area, rng=None):
     Its centre is uniform over the image and the box is clipped at the border, as in CutMix,
     so the box actually pasted can be smaller than asked.
     """
-    area = _check_real("area", area, 0.0, 1.0)
+    area = check_real("area", area, 0.0, 1.0)
     rng = _rng(rng)
     h, w = round(H * math.sqrt(area)), round(W * math.sqrt(area))
     cy, cx = int(rng.integers(0, H)), int(rng.integers(0, W))
@@ -219,7 +212,7 @@ def _check_pair(x1, x2, t1, t2):
 def mixup(x1, t1, x2, t2, lam):
     """Blend two examples and their (one-hot or soft) targets: lam * first + (1 - lam) * second."""
     x1, x2, t1, t2 = _check_pair(x1, x2, t1, t2)
-    lam = _check_real("lam", lam, 0.0, 1.0)
+    lam = check_real("lam", lam, 0.0, 1.0)
     return lam * x1 + (1 - lam) * x2, lam * t1 + (1 - lam) * t2
 
 
@@ -231,7 +224,7 @@ def cutmix(x1, t1, x2, t2, lam, rng=None):
     """
     x1, x2, t1, t2 = _check_pair(x1, x2, t1, t2)
     _check_image(x1, "x1")
-    lam = _check_real("lam", lam, 0.0, 1.0)
+    lam = check_real("lam", lam, 0.0, 1.0)
     H, W = x1.shape[:2]
     top, left, h, w = box_for_area(H, W, 1 - lam, rng)
     x = x1.copy()
@@ -246,7 +239,7 @@ def augment(img, name, strength, rng=None):
     flip: flips with probability `strength`; rotation: angle up to 45°·strength;
     crop: keeps an area of 1 - 0.75·strength; colour: jitter ±strength; cutout: erases 0.5·strength.
     """
-    strength = _check_real("strength", strength, 0.0, 1.0)
+    strength = check_real("strength", strength, 0.0, 1.0)
     rng = _rng(rng)
     if name == "flip":
         return hflip(img) if rng.uniform() < strength else _check_image(img).copy()
@@ -298,7 +291,7 @@ def synonym_replace(words, n, rng=None, table=None):
 def random_deletion(words, p, rng=None):
     """Drop each word with probability p; keep one random word if all would go."""
     words, rng = _check_words(words), _rng(rng)
-    p = _check_real("p", p, 0.0, 1.0)
+    p = check_real("p", p, 0.0, 1.0)
     if not words:
         return []
     keep = rng.uniform(size=len(words)) >= p

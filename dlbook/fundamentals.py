@@ -7,13 +7,13 @@ so `elastic_net(X, y, lam, r)` is `sklearn.linear_model.ElasticNet(alpha=lam, l1
 `lasso(X, y, lam)` is `Lasso(alpha=lam)` and `ridge(X, y, lam)` is `Ridge(alpha=n * lam)`.
 """
 import math
-from numbers import Integral, Real
 
 import numpy as np
 from matplotlib.ticker import MaxNLocator, NullLocator
 from numpy.polynomial import legendre
 
 from dlbook import plot
+from dlbook.checks import check_int, check_real, finite_array
 
 
 # -- input checks ----------------------------------------------------------------------------
@@ -21,31 +21,8 @@ def _rng(rng):
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
-def _check_int(name, value, lo=0):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < lo:
-        raise ValueError(f"{name} must be an int >= {lo}, got {value!r}")
-    return int(value)
-
-
-def _check_real(name, value, lo=-math.inf, hi=math.inf):
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must lie in [{lo}, {hi}], got {value!r}")
-    return float(value)
-
-
-def _array(name, a, ndim=None):
-    a = np.asarray(a, dtype=np.float64)
-    if ndim is not None and a.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return a
-
-
 def _check_Xy(X, y):
-    X, y = _array("X", X, 2), _array("y", y, 1)
+    X, y = finite_array("X", X, 2), finite_array("y", y, 1)
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"y must have one entry per row of X ({X.shape[0]}), got {y.shape[0]}")
     if X.shape[0] < 1:
@@ -55,7 +32,7 @@ def _check_Xy(X, y):
 
 def mean_squared_error(y_true, y_pred):
     """mean((y_true - y_pred)²), sklearn's argument order."""
-    y_true, y_pred = _array("y_true", y_true), _array("y_pred", y_pred)
+    y_true, y_pred = finite_array("y_true", y_true), finite_array("y_pred", y_pred)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_pred must have the shape of y_true {y_true.shape}, got {y_pred.shape}")
     return float(np.mean((y_true - y_pred) ** 2))
@@ -69,14 +46,14 @@ def true_function(x):
 
 def sample_data(n, noise, rng=None):
     """n points x ~ U(-1, 1), y = f(x) + noise·ε with ε ~ N(0, 1). Returns (x, y)."""
-    n, noise, rng = _check_int("n", n, 1), _check_real("noise", noise, 0.0), _rng(rng)
+    n, noise, rng = check_int("n", n, 1), check_real("noise", noise, 0.0), _rng(rng)
     x = rng.uniform(-1, 1, n)
     return x, true_function(x) + noise * rng.standard_normal(n)
 
 
 def polynomial_features(x, degree):
     """Vandermonde matrix [1, x, x², ..., x^degree]: (n,) -> (n, degree + 1)."""
-    x, degree = _array("x", x, 1), _check_int("degree", degree)
+    x, degree = finite_array("x", x, 1), check_int("degree", degree, 0)
     return x[:, None] ** np.arange(degree + 1)
 
 
@@ -86,8 +63,8 @@ def fit_polynomial(x, y, degree):
     Solved in the Legendre basis (same polynomials, far better conditioned than x^k) and
     converted back; when degree + 1 > n this is the minimum-norm interpolant's Legendre fit.
     """
-    x, y = _array("x", x, 1), _array("y", y, 1)
-    degree = _check_int("degree", degree)
+    x, y = finite_array("x", x, 1), finite_array("y", y, 1)
+    degree = check_int("degree", degree, 0)
     if x.shape != y.shape:
         raise ValueError(f"y must have the shape of x {x.shape}, got {y.shape}")
     c, *_ = np.linalg.lstsq(legendre.legvander(x, degree), y, rcond=None)
@@ -96,7 +73,7 @@ def fit_polynomial(x, y, degree):
 
 def predict_polynomial(w, x):
     """sum_k w_k x^k for every x."""
-    w, x = _array("w", w, 1), _array("x", x, 1)
+    w, x = finite_array("w", w, 1), finite_array("x", x, 1)
     return polynomial_features(x, len(w) - 1) @ w
 
 
@@ -107,19 +84,19 @@ def bias_variance(y_hat, f, y=None, noise=None):
     noisy targets (optional). bias² = mean_g (mean_r y_hat - f)², variance = mean_g var_r y_hat,
     noise = mean (y - f)² measured (or `noise`² given). Returns a dict with 'mse' when y is given.
     """
-    y_hat, f = _array("y_hat", y_hat, 2), _array("f", f, 1)
+    y_hat, f = finite_array("y_hat", y_hat, 2), finite_array("f", f, 1)
     if y_hat.shape[1] != f.shape[0]:
         raise ValueError(f"f must have one value per column of y_hat ({y_hat.shape[1]}), got {f.shape}")
     out = {"bias2": float(np.mean((y_hat.mean(0) - f) ** 2)),
            "variance": float(np.mean(y_hat.var(0)))}
     if y is not None:
-        y = _array("y", y, 2)
+        y = finite_array("y", y, 2)
         if y.shape != y_hat.shape:
             raise ValueError(f"y must have the shape of y_hat {y_hat.shape}, got {y.shape}")
         out["noise"] = float(np.mean((y - f) ** 2))
         out["mse"] = float(np.mean((y_hat - y) ** 2))
     elif noise is not None:
-        out["noise"] = _check_real("noise", noise, 0.0) ** 2
+        out["noise"] = check_real("noise", noise, 0.0) ** 2
     return out
 
 
@@ -130,8 +107,8 @@ def polynomial_experiment(n_train, degrees=range(21), n_repeats=200, n_test=100,
     to f(x) and B to ε. Storing A and B makes any noise level σ a free re-weighting
     (see `polynomial_errors`). Arrays: train (D, R, n), test (D, R, G).
     """
-    n_train, n_repeats = _check_int("n_train", n_train, 1), _check_int("n_repeats", n_repeats, 2)
-    degrees = [_check_int("degrees", d) for d in degrees]
+    n_train, n_repeats = check_int("n_train", n_train, 1), check_int("n_repeats", n_repeats, 2)
+    degrees = [check_int("degrees", d, 0) for d in degrees]
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1, 1, (n_repeats, n_train))             # (R, n) resampled inputs
     eps = rng.standard_normal((n_repeats, n_train))          # (R, n) unit noise
@@ -153,7 +130,7 @@ def polynomial_experiment(n_train, degrees=range(21), n_repeats=200, n_test=100,
 
 def polynomial_errors(exp, noise):
     """Per degree: train MSE, expected test MSE, bias², variance and noise at level `noise`."""
-    noise = _check_real("noise", noise, 0.0)
+    noise = check_real("noise", noise, 0.0)
     y_train = true_function(exp["x"]) + noise * exp["eps"]           # (R, n)
     y_test = exp["f_test"] + noise * exp["eps_test"]                  # (R, G)
     pred_train = exp["A_train"] + noise * exp["B_train"]              # (D, R, n)
@@ -169,8 +146,8 @@ def polynomial_errors(exp, noise):
 # -- data splits and cross-validation ---------------------------------------------------------
 def train_val_test_split(n, val=0.2, test=0.2, rng=None):
     """Shuffled, disjoint index arrays (train, val, test) covering range(n); sizes round down."""
-    n = _check_int("n", n, 3)
-    val, test = _check_real("val", val, 0.0, 1.0), _check_real("test", test, 0.0, 1.0)
+    n = check_int("n", n, 3)
+    val, test = check_real("val", val, 0.0, 1.0), check_real("test", test, 0.0, 1.0)
     if val + test >= 1:
         raise ValueError(f"val + test must be < 1, got val={val}, test={test}")
     n_val, n_test = int(n * val), int(n * test)
@@ -180,7 +157,7 @@ def train_val_test_split(n, val=0.2, test=0.2, rng=None):
 
 def kfold_indices(n, k=5, shuffle=False, rng=None):
     """[(train_idx, val_idx)] for k folds; the first n % k folds get one extra row (as KFold)."""
-    n, k = _check_int("n", n, 1), _check_int("k", k, 2)
+    n, k = check_int("n", n, 1), check_int("k", k, 2)
     if k > n:
         raise ValueError(f"k must be <= n ({n}), got {k}")
     order = _rng(rng).permutation(n) if shuffle else np.arange(n)
@@ -213,7 +190,7 @@ def _center(X, y, fit_intercept):
 def ridge(X, y, lam, fit_intercept=True):
     """Closed form of min 1/(2n)||y - Xw - b||² + lam/2 ||w||²: w = (XᵀX + n·lam·I)⁻¹ Xᵀy (centred)."""
     X, y = _check_Xy(X, y)
-    lam = _check_real("lam", lam, 0.0)
+    lam = check_real("lam", lam, 0.0)
     Xc, yc, x_mean, y_mean = _center(X, y, fit_intercept)
     n, p = X.shape
     w = np.linalg.lstsq(Xc.T @ Xc + n * lam * np.eye(p), Xc.T @ yc, rcond=None)[0]
@@ -228,12 +205,12 @@ def elastic_net(X, y, lam, l1_ratio=0.5, fit_intercept=True, w0=None, tol=1e-10,
     ρ_j = x_jᵀ(r + x_j w_j)/n with r the current residual. The threshold gives exact zeros.
     """
     X, y = _check_Xy(X, y)
-    lam = _check_real("lam", lam, 0.0)
-    l1_ratio = _check_real("l1_ratio", l1_ratio, 0.0, 1.0)
-    tol, max_iter = _check_real("tol", tol, 0.0), _check_int("max_iter", max_iter, 1)
+    lam = check_real("lam", lam, 0.0)
+    l1_ratio = check_real("l1_ratio", l1_ratio, 0.0, 1.0)
+    tol, max_iter = check_real("tol", tol, 0.0), check_int("max_iter", max_iter, 1)
     Xc, yc, x_mean, y_mean = _center(X, y, fit_intercept)
     n, p = X.shape
-    w = np.zeros(p) if w0 is None else _array("w0", w0, 1).copy()
+    w = np.zeros(p) if w0 is None else finite_array("w0", w0, 1).copy()
     if w.shape != (p,):
         raise ValueError(f"w0 must have shape ({p},), got {w.shape}")
     G, c = Xc.T @ Xc / n, Xc.T @ yc / n                  # Gram (p, p) and Xᵀy/n (p,)
@@ -268,7 +245,7 @@ def elastic_net_objective(X, y, w, b, lam, l1_ratio):
 def lambda_max(X, y, l1_ratio=1.0):
     """Smallest lam at which every elastic-net weight is 0: max_j |x_jᵀ(y - ȳ)| / (n·l1_ratio)."""
     X, y = _check_Xy(X, y)
-    l1_ratio = _check_real("l1_ratio", l1_ratio, 0.0, 1.0)
+    l1_ratio = check_real("l1_ratio", l1_ratio, 0.0, 1.0)
     if l1_ratio == 0:
         return math.inf
     Xc, yc, _, _ = _center(X, y, True)
@@ -280,9 +257,9 @@ PENALTIES = {"L2 (ridge)": 0.0, "elastic net (0.5)": 0.5, "L1 (lasso)": 1.0}
 
 def regularization_path(X, y, lams, l1_ratio):
     """Weights (L, p) for each lam (solved from large to small lam with warm starts)."""
-    lams = _array("lams", lams, 1)
+    lams = finite_array("lams", lams, 1)
     X, y = _check_Xy(X, y)
-    l1_ratio = _check_real("l1_ratio", l1_ratio, 0.0, 1.0)
+    l1_ratio = check_real("l1_ratio", l1_ratio, 0.0, 1.0)
     if np.any(lams < 0):
         raise ValueError("lams must be >= 0")
     W = np.zeros((len(lams), X.shape[1]))
@@ -297,7 +274,7 @@ def regularization_path(X, y, lams, l1_ratio):
 def regularization_study(X, y, names, lams, k=5):
     """Paths of every penalty in PENALTIES on (X, y) plus their k-fold CV MSE: data for draw_paths."""
     X, y = _check_Xy(X, y)
-    lams = np.sort(_array("lams", lams, 1))
+    lams = np.sort(finite_array("lams", lams, 1))
     out = {"X": X, "y": y, "names": list(names), "lams": lams, "W": {}, "cv": {}}
     for penalty, r in PENALTIES.items():
         out["W"][penalty] = regularization_path(X, y, lams, r)
@@ -337,7 +314,7 @@ def fit_stump(X, y):
 def predict_stump(stump, X):
     """Left value where X[:, j] <= t, else right value."""
     j, t, left, right = stump
-    X = _array("X", X, 2)
+    X = finite_array("X", X, 2)
     return np.where(X[:, j] <= t, left, right)
 
 
@@ -347,7 +324,7 @@ def gradient_boosting(X, y, n_rounds, lr=0.1):
     Returns (f0, stumps); sklearn's GradientBoostingRegressor(max_depth=1) does the same.
     """
     X, y = _check_Xy(X, y)
-    n_rounds, lr = _check_int("n_rounds", n_rounds, 1), _check_real("lr", lr, 0.0)
+    n_rounds, lr = check_int("n_rounds", n_rounds, 1), check_real("lr", lr, 0.0)
     if lr == 0:
         raise ValueError("lr must be > 0")
     f0, stumps = float(y.mean()), []
@@ -362,14 +339,14 @@ def gradient_boosting(X, y, n_rounds, lr=0.1):
 def staged_predict_boosting(model, X):
     """Predictions after 1, 2, ..., M rounds: (M, n)."""
     f0, stumps, lr = model
-    X = _array("X", X, 2)
+    X = finite_array("X", X, 2)
     steps = np.array([predict_stump(s, X) for s in stumps])   # (M, n)
     return f0 + lr * np.cumsum(steps, 0)
 
 
 def bootstrap_indices(n, n_models, rng=None):
     """(n_models, n) row indices drawn with replacement: one bootstrap sample per model."""
-    n, n_models = _check_int("n", n, 1), _check_int("n_models", n_models, 1)
+    n, n_models = check_int("n", n, 1), check_int("n_models", n_models, 1)
     return _rng(rng).integers(0, n, (n_models, n))
 
 
@@ -379,7 +356,7 @@ def fit_full_tree_1d(x, y):
     Every distinct x ends in its own leaf (value = mean y there), cut at midpoints, so the
     tree is nearest-neighbour regression: zero training error, as much variance as it gets.
     """
-    x, y = _array("x", x, 1), _array("y", y, 1)
+    x, y = finite_array("x", x, 1), finite_array("y", y, 1)
     if x.shape != y.shape or len(x) == 0:
         raise ValueError(f"y must have the shape of x {x.shape} (non-empty), got {y.shape}")
     xs, inverse = np.unique(x, return_inverse=True)              # sorted distinct values
@@ -390,7 +367,7 @@ def fit_full_tree_1d(x, y):
 def predict_full_tree_1d(tree, x):
     """Leaf value for each x: go right past every threshold t with x > t."""
     thresholds, values = tree
-    return values[np.searchsorted(thresholds, _array("x", x, 1), side="left")]
+    return values[np.searchsorted(thresholds, finite_array("x", x, 1), side="left")]
 
 
 def bagging_predictions(fit_predict, X, y, X_test, indices):
@@ -637,7 +614,7 @@ def selection_experiment(n_models=300, n_tests=(50, 200, 1000), n_trials=50, n_t
 
 def running_argmax(a):
     """[argmax(a[:1]), argmax(a[:2]), ...]: first index of the running maximum."""
-    a = _array("a", a, 1)
+    a = finite_array("a", a, 1)
     prev_max = np.maximum.accumulate(np.r_[-np.inf, a[:-1]])
     return np.maximum.accumulate(np.where(a > prev_max, np.arange(len(a)), 0))
 

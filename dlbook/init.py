@@ -248,7 +248,6 @@ def apply_init(net, scheme, rng=None, bias=0.0):
 def training_sweep(X, y, X_test, y_test, depths, activations_, schemes, width=64, num_epochs=6,
                    lr=0.02, batch_size=64, seed=0):
     """Train a plain MLP for every (depth, activation, scheme); {key: history with test_acc}."""
-    import torch
     from tqdm.auto import tqdm
 
     from dlbook import train

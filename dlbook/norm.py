@@ -13,23 +13,10 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import LogLocator, NullLocator
 
 from dlbook import plot
+from dlbook.checks import check_positive, finite_array
 
 
 # -- argument checks ---------------------------------------------------------------------------
-def _as_array(a, name):
-    """float64 array; ValueError naming `name` if it holds NaN or inf."""
-    a = np.asarray(a, dtype=np.float64)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
-    return a
-
-
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
-
-
 def _check_momentum(momentum):
     if momentum is None:
         return None
@@ -54,7 +41,7 @@ def _channel(v, x):
 
 
 def _check_channel_vector(v, name, C):
-    v = _as_array(v, name)
+    v = finite_array(name, v)
     if v.shape != (C,):
         raise ValueError(f"{name} must have shape ({C},), got {v.shape}")
     return v
@@ -66,12 +53,12 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
     x: (N, C) or (N, C, L); gamma, beta: (C,). Returns y (same shape as x) and a cache holding
     what the backward pass and the running-statistics update need.
     """
-    x = _as_array(x, "x")
+    x = finite_array("x", x)
     axes = _bn_axes(x)
     C = x.shape[1]
     gamma = _check_channel_vector(gamma, "gamma", C)
     beta = _check_channel_vector(beta, "beta", C)
-    eps = _check_positive("eps", eps)
+    eps = check_positive("eps", eps)
     m = x.size // C                                   # values per channel: N or N·L
     if m < 2:
         raise ValueError(f"x: expected more than 1 value per channel when training, got shape {x.shape}")
@@ -92,7 +79,7 @@ def batchnorm_backward(dy, cache):
     subtracted terms are the paths through μ_B and σ²_B.
     """
     x_hat, axes, m = cache["x_hat"], cache["axes"], cache["m"]
-    dy = _as_array(dy, "dy")
+    dy = finite_array("dy", dy)
     if dy.shape != x_hat.shape:
         raise ValueError(f"dy must have shape {x_hat.shape}, got {dy.shape}")
     dbeta = dy.sum(axis=axes)                         # (C,)
@@ -104,14 +91,14 @@ def batchnorm_backward(dy, cache):
 
 def batchnorm_inference(x, gamma, beta, running_mean, running_var, eps=1e-5):
     """Eval-mode BatchNorm: a fixed affine map per channel using the running statistics."""
-    x = _as_array(x, "x")
+    x = finite_array("x", x)
     _bn_axes(x)
     C = x.shape[1]
     gamma = _check_channel_vector(gamma, "gamma", C)
     beta = _check_channel_vector(beta, "beta", C)
     running_mean = _check_channel_vector(running_mean, "running_mean", C)
     running_var = _check_channel_vector(running_var, "running_var", C)
-    eps = _check_positive("eps", eps)
+    eps = check_positive("eps", eps)
     inv_std = 1.0 / np.sqrt(running_var + eps)
     return _channel(gamma * inv_std, x) * (x - _channel(running_mean, x)) + _channel(beta, x)
 
@@ -140,7 +127,7 @@ class BatchNorm1d:
                 or num_features < 1:
             raise ValueError(f"num_features must be a positive int, got {num_features!r}")
         self.num_features = int(num_features)
-        self.eps = _check_positive("eps", eps)
+        self.eps = check_positive("eps", eps)
         self.momentum = _check_momentum(momentum)
         self.affine = bool(affine)
         self.gamma = np.ones(self.num_features)       # torch: weight
@@ -159,7 +146,7 @@ class BatchNorm1d:
         return self.train(False)
 
     def forward(self, x):
-        x = _as_array(x, "x")
+        x = finite_array("x", x)
         _bn_axes(x)
         if x.shape[1] != self.num_features:
             raise ValueError(f"x must have {self.num_features} channels in dim 1, got shape {x.shape}")
@@ -184,7 +171,7 @@ class BatchNorm1d:
             raise ValueError("dy: call forward before backward")
         c = self._cache
         if c.get("eval"):
-            dy = _as_array(dy, "dy")
+            dy = finite_array("dy", dy)
             if dy.shape != c["shape"]:
                 raise ValueError(f"dy must have shape {c['shape']}, got {dy.shape}")
             x_hat = (c["x"] - _channel(self.running_mean, c["x"])) * _channel(c["inv_std"], c["x"])
@@ -212,15 +199,15 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
 
     x: (..., *S); gamma, beta: S. Same computation in training and inference.
     """
-    x = _as_array(x, "x")
-    gamma = _as_array(gamma, "gamma")
-    beta = _as_array(beta, "beta")
+    x = finite_array("x", x)
+    gamma = finite_array("gamma", gamma)
+    beta = finite_array("beta", beta)
     S = gamma.shape
     if gamma.ndim == 0 or x.shape[x.ndim - gamma.ndim:] != S or x.ndim < gamma.ndim:
         raise ValueError(f"gamma must match the trailing dims of x {x.shape}, got {S}")
     if beta.shape != S:
         raise ValueError(f"beta must have shape {S}, got {beta.shape}")
-    eps = _check_positive("eps", eps)
+    eps = check_positive("eps", eps)
     axes = tuple(range(x.ndim - len(S), x.ndim))
     mu = x.mean(axis=axes, keepdims=True)             # (..., 1, ...) one mean per sample
     var = x.var(axis=axes, keepdims=True)             # biased, as torch
@@ -234,7 +221,7 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
 def layernorm_backward(dy, cache):
     """(dx, dgamma, dbeta) of LayerNorm: BatchNorm's formula with the roles of the axes swapped."""
     x_hat, axes, m = cache["x_hat"], cache["axes"], cache["m"]
-    dy = _as_array(dy, "dy")
+    dy = finite_array("dy", dy)
     if dy.shape != x_hat.shape:
         raise ValueError(f"dy must have shape {x_hat.shape}, got {dy.shape}")
     batch_axes = tuple(range(x_hat.ndim - len(axes)))
@@ -251,7 +238,7 @@ class LayerNorm:
 
     def __init__(self, normalized_shape, eps=1e-5):
         self.normalized_shape = _normalized_shape(normalized_shape)
-        self.eps = _check_positive("eps", eps)
+        self.eps = check_positive("eps", eps)
         self.gamma = np.ones(self.normalized_shape)
         self.beta = np.zeros(self.normalized_shape)
         self._cache = None
@@ -299,7 +286,7 @@ def clip_grad_norm(grads, max_norm, norm_type=2.0, eps=1e-6):
     scaled, by max_norm / (max_norm + 1e-6).
     """
     grads = _as_grads(grads)
-    max_norm = _check_positive("max_norm", max_norm)
+    max_norm = check_positive("max_norm", max_norm)
     if isinstance(eps, bool) or not isinstance(eps, Real) or not eps >= 0:
         raise ValueError(f"eps must be a number >= 0, got {eps!r}")
     norm = total_norm(grads, norm_type)
@@ -311,7 +298,7 @@ def clip_grad_norm(grads, max_norm, norm_type=2.0, eps=1e-6):
 def clip_grad_value(grads, clip_value):
     """torch.nn.utils.clip_grad_value_ without the in-place: clamp each entry to [−c, c]."""
     grads = _as_grads(grads)
-    clip_value = _check_positive("clip_value", clip_value)
+    clip_value = check_positive("clip_value", clip_value)
     return [np.clip(g, -clip_value, clip_value) for g in grads]
 
 
@@ -322,7 +309,7 @@ def batch_statistics(x, batch_size, num_batches=2000, index=0, eps=1e-5, seed=0)
     Each batch is x[index] plus batch_size − 1 rows drawn with replacement. Returns the batch
     means, batch stds (biased, as BN normalizes) and x[index]'s normalized value in each batch.
     """
-    x = _as_array(x, "x")
+    x = finite_array("x", x)
     if x.ndim != 1 or x.size < 2:
         raise ValueError(f"x must be 1-D with at least 2 values, got shape {x.shape}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
@@ -346,7 +333,7 @@ _FEATURES = {}
 
 def register_feature(name, x):
     """Keep a feature vector under `name` so the batch-size figure can cache its statistics."""
-    _FEATURES[name] = _as_array(x, "x").ravel()
+    _FEATURES[name] = finite_array("x", x).ravel()
     _cached_batch_statistics.cache_clear()
     return name
 
@@ -393,7 +380,6 @@ def deep_mlp(d_in, d_out, depth, width=32, arch="plain", activation="relu"):
     plain h ← f(W h); plain+norm h ← f(BN(W h)); residual h ← h + W f(h);
     residual+norm h ← h + W f(BN(h)) (pre-activation ResNet block).
     """
-    import torch
     import torch.nn as nn
     if arch not in ARCHITECTURES:
         raise ValueError(f"arch must be one of {ARCHITECTURES}, got {arch!r}")
@@ -534,9 +520,9 @@ def train_with_clipping(X, y, max_norm=None, clip_value=None, depth=8, arch="res
     import torch
     from dlbook import init
     if max_norm is not None:
-        _check_positive("max_norm", max_norm)
+        check_positive("max_norm", max_norm)
     if clip_value is not None:
-        _check_positive("clip_value", clip_value)
+        check_positive("clip_value", clip_value)
     torch.manual_seed(seed)
     net = deep_mlp(X.shape[1], int(y.max()) + 1, depth, width, arch, "relu").double()
     init.apply_init(net, "he normal", rng=seed)
@@ -566,7 +552,7 @@ def train_with_clipping(X, y, max_norm=None, clip_value=None, depth=8, arch="res
 def plot_clip_geometry(max_norm=1.0, seed=0):
     """2-D picture: raw gradients (arrows), clipped by norm (circle, same direction) and by
     value (box of half-width max_norm, direction bent)."""
-    max_norm = _check_positive("max_norm", max_norm)
+    max_norm = check_positive("max_norm", max_norm)
     rng = np.random.default_rng(seed)
     G = rng.standard_normal((6, 2)) * np.array([[2.0, 0.7]]) * max_norm   # (6, 2) gradients
     fig, ax = plot.figure(figsize=(4.2, 4.0))
@@ -662,7 +648,7 @@ def fit_bn_variant(X_train, y_train, X_test, y_test, bn=True, noise=0.0, lr=0.05
 # -- static figures ------------------------------------------------------------------------------
 def plot_noise_vs_batch_size(x, sizes=(2, 4, 8, 16, 32, 64, 128, 256), index=0, seed=0):
     """Spread of μ_B, σ_B and of one example's BN output against batch size, with σ/√B."""
-    x = _as_array(x, "x")
+    x = finite_array("x", x)
     sizes = np.asarray(sizes)
     spread = np.array([[s.std() for s in (st["mean"], st["std"], st["x_hat"])]
                        for st in (batch_statistics(x, int(b), index=index, seed=seed) for b in sizes)])

@@ -4,37 +4,22 @@ NumPy first; torch only inside the small training loops (imported lazily). Dropo
 PyTorch's convention: `p` is the probability of DROPPING a unit.
 """
 import math
-from numbers import Real
 
 import numpy as np
 
 from dlbook import activations, plot
-
-
-def _check_real(name, value, lo=-math.inf, hi=math.inf):
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must lie in [{lo}, {hi}], got {value!r}")
-    return float(value)
-
-
-def _array(name, a):
-    a = np.asarray(a, dtype=np.float64)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return a
+from dlbook.checks import check_real, finite_array
 
 
 # -- weight penalties ------------------------------------------------------------------------
 def l2_penalty(w, lam):
     """lam * sum(w²): the notes' L2 term. Its gradient is 2 * lam * w."""
-    return _check_real("lam", lam, 0.0) * float(np.sum(_array("w", w) ** 2))
+    return check_real("lam", lam, 0.0) * float(np.sum(finite_array("w", w) ** 2))
 
 
 def l1_penalty(w, lam):
     """lam * sum(|w|). Its (sub)gradient is lam * sign(w)."""
-    return _check_real("lam", lam, 0.0) * float(np.sum(np.abs(_array("w", w))))
+    return check_real("lam", lam, 0.0) * float(np.sum(np.abs(finite_array("w", w))))
 
 
 def sgd_step(w, grad, lr, l2=0.0, l1=0.0):
@@ -43,28 +28,28 @@ def sgd_step(w, grad, lr, l2=0.0, l1=0.0):
     With l1 = 0 this is w·(1 - 2·lr·l2) - lr·grad: the weights shrink ("decay") by a constant
     factor every step, which is why torch calls 2·l2 the `weight_decay`.
     """
-    w, grad = _array("w", w), _array("grad", grad)
+    w, grad = finite_array("w", w), finite_array("grad", grad)
     if w.shape != grad.shape:
         raise ValueError(f"grad must have the shape of w {w.shape}, got {grad.shape}")
-    lr = _check_real("lr", lr, 0.0)
-    l2, l1 = _check_real("l2", l2, 0.0), _check_real("l1", l1, 0.0)
+    lr = check_real("lr", lr, 0.0)
+    l2, l1 = check_real("l2", l2, 0.0), check_real("l1", l1, 0.0)
     return w - lr * (grad + 2 * l2 * w + l1 * np.sign(w))
 
 
 def soft_threshold(w, t):
     """Proximal step of t·Σ|w|: sign(w)·max(|w| - t, 0), as torch's `softshrink`. Gives exact zeros."""
-    w, t = _array("w", w), _check_real("t", t, 0.0)
+    w, t = finite_array("w", w), check_real("t", t, 0.0)
     return np.sign(w) * np.maximum(np.abs(w) - t, 0.0)
 
 
 # -- dropout ---------------------------------------------------------------------------------
 def _check_p(p):
-    return _check_real("p", p, 0.0, 1.0)
+    return check_real("p", p, 0.0, 1.0)
 
 
 def dropout_mask(u, p):
     """Keep-mask from uniform draws u in [0, 1): keep where u < 1 - p (P(keep) = 1 - p)."""
-    u, p = _array("u", u), _check_p(p)
+    u, p = finite_array("u", u), _check_p(p)
     if u.size and (u.min() < 0 or u.max() >= 1):
         raise ValueError("u must hold uniform draws in [0, 1)")
     return u < 1 - p
@@ -76,7 +61,7 @@ def dropout(x, p, training=True, rng=None, u=None):
     Returns (out, mask). Pass the uniform draws `u` (shape of x) to fix the mask; otherwise
     they come from `rng` (a Generator or seed). p = 1 drops everything (out = 0), like torch.
     """
-    x, p = _array("x", x), _check_p(p)
+    x, p = finite_array("x", x), _check_p(p)
     if not training or p == 0:
         return x.copy(), np.ones(x.shape, dtype=bool)
     if u is None:
@@ -92,7 +77,7 @@ def dropout(x, p, training=True, rng=None, u=None):
 
 def dropout_backward(grad_out, mask, p):
     """Gradient of inverted dropout: grad_out·mask/(1-p) (zero where a unit was dropped)."""
-    grad_out, p = _array("grad_out", grad_out), _check_p(p)
+    grad_out, p = finite_array("grad_out", grad_out), _check_p(p)
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != grad_out.shape:
         raise ValueError(f"mask must have the shape of grad_out {grad_out.shape}, got {mask.shape}")
@@ -104,8 +89,8 @@ def classic_dropout(x, keep, training=True, rng=None, u=None):
 
     Training: x·mask (no rescaling). Inference: x·keep ("scale the weights by p").
     """
-    keep = _check_real("keep", keep, 0.0, 1.0)
-    x = _array("x", x)
+    keep = check_real("keep", keep, 0.0, 1.0)
+    x = finite_array("x", x)
     if not training:
         return keep * x
     if u is None:
@@ -122,12 +107,12 @@ def early_stopping(val_losses, patience, min_delta=0.0):
     row without improvement (Keras semantics). Returns (stop_epoch, best_epoch), 0-based;
     stop_epoch = len(val_losses) - 1 if it never triggers.
     """
-    losses = _array("val_losses", val_losses)
+    losses = finite_array("val_losses", val_losses)
     if losses.ndim != 1 or losses.size == 0:
         raise ValueError(f"val_losses must be a non-empty 1-D sequence, got shape {losses.shape}")
     if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1:
         raise ValueError(f"patience must be a positive int, got {patience!r}")
-    min_delta = _check_real("min_delta", min_delta, 0.0)
+    min_delta = check_real("min_delta", min_delta, 0.0)
     best, best_epoch, wait = math.inf, 0, 0
     for epoch, loss in enumerate(losses):
         if loss < best - min_delta:
@@ -162,7 +147,7 @@ def class_weights(y, num_classes=None):
 
 
 def _check_logits(logits, y):
-    z = _array("logits", logits)
+    z = finite_array("logits", logits)
     if z.ndim != 2:
         raise ValueError(f"logits must have shape (N, C), got {z.shape}")
     y, _ = _check_labels(y, z.shape[1])
@@ -174,7 +159,7 @@ def _check_logits(logits, y):
 def weighted_cross_entropy(logits, y, weight=None):
     """Σ_i w_{y_i}·(-log softmax(z_i)_{y_i}) / Σ_i w_{y_i}: torch CrossEntropyLoss(weight=...)'s mean."""
     z, y = _check_logits(logits, y)
-    w = np.ones(z.shape[1]) if weight is None else _array("weight", weight)
+    w = np.ones(z.shape[1]) if weight is None else finite_array("weight", weight)
     if w.shape != (z.shape[1],) or np.any(w < 0):
         raise ValueError(f"weight must be {z.shape[1]} non-negative numbers, got shape {w.shape}")
     nll = -activations.log_softmax(z, axis=1)[np.arange(len(y)), y]   # (N,)
@@ -185,7 +170,7 @@ def weighted_cross_entropy(logits, y, weight=None):
 def focal_loss(logits, y, gamma=2.0, alpha=None):
     """Mean focal loss -α_y·(1 - p_y)^γ·log p_y (Lin et al. 2017); γ = 0, α = None is cross-entropy."""
     z, y = _check_logits(logits, y)
-    gamma = _check_real("gamma", gamma, 0.0)
+    gamma = check_real("gamma", gamma, 0.0)
     log_pt = activations.log_softmax(z, axis=1)[np.arange(len(y)), y]  # (N,)
     pt = np.exp(log_pt)
     a = np.ones(len(y)) if alpha is None else _check_alpha(alpha, z.shape[1])[y]
@@ -199,7 +184,7 @@ def focal_loss_grad(logits, y, gamma=2.0, alpha=None):
     dL/dz_j = [γ (1-pt)^(γ-1) pt log pt - (1-pt)^γ] (δ_jy - p_j) / N.
     """
     z, y = _check_logits(logits, y)
-    gamma = _check_real("gamma", gamma, 0.0)
+    gamma = check_real("gamma", gamma, 0.0)
     N = len(y)
     p = activations.softmax(z, axis=1)                                  # (N, C)
     log_pt = activations.log_softmax(z, axis=1)[np.arange(N), y]
@@ -214,7 +199,7 @@ def focal_loss_grad(logits, y, gamma=2.0, alpha=None):
 
 
 def _check_alpha(alpha, C):
-    a = _array("alpha", alpha)
+    a = finite_array("alpha", alpha)
     if a.shape != (C,) or np.any(a < 0):
         raise ValueError(f"alpha must be {C} non-negative numbers, got shape {a.shape}")
     return a
@@ -257,45 +242,28 @@ def undersample(y, rng=None):
 # -- a training loop for losses and penalties that `train.fit` does not offer ------------------
 def fit_custom(net, X, y, loss_fn, *, lr=0.1, num_epochs=10, batch_size=64, l1=0.0, prox=False,
                X_val=None, y_val=None, seed=0, progress=True, desc="training"):
-    """Mini-batch SGD on loss_fn(net(X_b), y_b) + l1·Σ|W| over weight matrices.
+    """Plain mini-batch SGD (`train.fit`) on loss_fn(net(X_b), y_b) + l1·Σ|W| over weight matrices.
 
     prox=True applies the L1 part as a soft-threshold after each step (exact zeros) instead of
-    adding its subgradient. Returns a history dict like `train.fit` (loss only).
+    adding its subgradient to the loss. The history's losses are loss_fn alone (no L1 term).
     """
     import torch
-    from tqdm.auto import tqdm
-    _check_real("lr", lr, 0.0)
-    l1 = _check_real("l1", l1, 0.0)
-    if isinstance(num_epochs, bool) or not isinstance(num_epochs, (int, np.integer)) or num_epochs < 1:
-        raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
-    dtype = next(net.parameters()).dtype
-    X, y = torch.as_tensor(np.asarray(X), dtype=dtype), torch.as_tensor(np.asarray(y))
-    weights = [p for n, p in net.named_parameters() if p.ndim > 1]
-    opt = torch.optim.SGD(net.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(int(seed))
-    history = {"train_loss": [], "val_loss": []}
-    for _ in tqdm(range(num_epochs), desc=desc, disable=not progress, leave=False):
-        net.train()
-        order = torch.randperm(len(X), generator=gen)
-        for start in range(0, len(X), batch_size):
-            idx = order[start:start + batch_size]
-            opt.zero_grad()
-            loss = loss_fn(net(X[idx]), y[idx])
-            if l1 and not prox:
-                loss = loss + l1 * sum(w.abs().sum() for w in weights)
-            loss.backward()
-            opt.step()
-            if l1 and prox:
-                with torch.no_grad():
-                    for w in weights:
-                        w.copy_(torch.nn.functional.softshrink(w, lr * l1))
-        net.eval()
-        with torch.no_grad():
-            history["train_loss"].append(float(loss_fn(net(X), y)))
-            if X_val is not None:
-                Xv = torch.as_tensor(np.asarray(X_val), dtype=dtype)
-                history["val_loss"].append(float(loss_fn(net(Xv), torch.as_tensor(np.asarray(y_val)))))
-    return history
+
+    from dlbook import train
+    l1 = check_real("l1", l1, 0.0)
+    weights = [p for p in net.parameters() if p.ndim > 1]
+
+    def l1_term(net):                       # subgradient route: l1 · Σ|w|
+        return l1 * sum(w.abs().sum() for w in weights)
+
+    def shrink(net):                        # proximal route: w ← sign(w) · max(|w| − lr·l1, 0)
+        for w in weights:
+            w.copy_(torch.nn.functional.softshrink(w, lr * l1))
+
+    return train.fit(net, X, y, lr=lr, num_epochs=num_epochs, batch_size=batch_size, loss_fn=loss_fn,
+                     penalty=l1_term if l1 and not prox else None,
+                     after_step=shrink if l1 and prox else None,
+                     X_val=X_val, y_val=y_val, seed=seed, progress=progress, desc=desc)
 
 
 def weights_of(net):

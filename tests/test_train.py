@@ -75,3 +75,42 @@ def test_bad_data_and_sizes_raise_value_error():
         train.mlp([4, 2], "swish")
     with pytest.raises(ValueError, match="seed"):
         train.seed_everything(-1)
+
+
+def test_hooks_loss_fn_penalty_after_step_and_early_stop():
+    X, y = _digits(128)
+    train.seed_everything(0)
+    net = train.mlp([64, 10], "linear").double()
+    calls = {"after": 0, "epochs": []}
+
+    def after(net):
+        calls["after"] += 1
+
+    def stop_at_three(epoch, net, history):
+        calls["epochs"].append(epoch)
+        return epoch == 2
+
+    weighted = torch.nn.CrossEntropyLoss(weight=torch.linspace(0.5, 1.5, 10, dtype=torch.float64))
+    h = train.fit(net, X, y, lr=0.1, num_epochs=10, batch_size=32, loss_fn=weighted,
+                  penalty=lambda net: 0.0 * net[0].weight.sum(), after_step=after,
+                  on_epoch_end=stop_at_three, progress=False)
+    assert calls["epochs"] == [0, 1, 2] and len(h["train_loss"]) == 3
+    assert calls["after"] == 3 * 4                      # 128 / 32 steps per epoch
+    with torch.no_grad():
+        expected = weighted(net(torch.tensor(X)), torch.tensor(y)).item()
+    assert h["train_loss"][-1] == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="penalty"):
+        train.fit(net, X, y, penalty=3.0, progress=False)
+
+
+def test_a_penalty_changes_training_like_weight_decay():
+    # L2 penalty (λ/2)·Σw² through `penalty` equals SGD's weight_decay=λ, step for step.
+    X, y = _digits(64)
+    train.seed_everything(2)
+    a = train.mlp([64, 10], "linear", bias=False).double()
+    b = train.mlp([64, 10], "linear", bias=False).double()
+    b.load_state_dict(a.state_dict())
+    train.fit(a, X, y, lr=0.1, num_epochs=3, batch_size=16, weight_decay=0.01, progress=False)
+    train.fit(b, X, y, lr=0.1, num_epochs=3, batch_size=16, progress=False,
+              penalty=lambda net: 0.005 * (net[0].weight ** 2).sum())
+    torch.testing.assert_close(a[0].weight, b[0].weight, rtol=1e-10, atol=1e-12)
