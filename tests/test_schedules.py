@@ -1,0 +1,147 @@
+"""dlbook.schedules against torch.optim.lr_scheduler, value for value."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import assume, given, settings, strategies as st
+
+from dlbook import schedules
+
+L = torch.optim.lr_scheduler
+
+
+def _torch_lrs(make, num_steps, lr=0.7):
+    """Learning rate (and momentum) the optimizer actually uses at steps 0 … num_steps−1."""
+    p = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    opt = torch.optim.SGD([p], lr=lr, momentum=0.9)
+    sched = make(opt)
+    lrs, moms = [], []
+    for _ in range(num_steps):
+        lrs.append(opt.param_groups[0]["lr"])
+        moms.append(opt.param_groups[0]["momentum"])
+        opt.step()
+        sched.step()
+    return np.array(lrs), np.array(moms)
+
+
+def _close(a, b):
+    return np.allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
+@settings(max_examples=20, deadline=None)
+@given(step_size=st.integers(1, 40), gamma=st.floats(0.05, 1.0), n=st.integers(1, 150))
+def test_step_lr(step_size, gamma, n):
+    t = np.arange(n)
+    assert _close(_torch_lrs(lambda o: L.StepLR(o, step_size, gamma), n)[0],
+                  schedules.step_lr(t, 0.7, step_size, gamma))
+
+
+@settings(max_examples=20, deadline=None)
+@given(gamma=st.floats(0.5, 1.0), n=st.integers(1, 150))
+def test_exponential_lr(gamma, n):
+    assert _close(_torch_lrs(lambda o: L.ExponentialLR(o, gamma), n)[0],
+                  schedules.exponential_lr(np.arange(n), 0.7, gamma))
+
+
+@settings(max_examples=20, deadline=None)
+@given(T_max=st.integers(1, 60), eta_min=st.floats(0.0, 0.5), n=st.integers(1, 200))
+def test_cosine_lr_including_restarts_beyond_T_max(T_max, eta_min, n):
+    assert _close(_torch_lrs(lambda o: L.CosineAnnealingLR(o, T_max, eta_min), n)[0],
+                  schedules.cosine_lr(np.arange(n), 0.7, T_max, eta_min))
+
+
+@settings(max_examples=20, deadline=None)
+@given(start=st.floats(0.01, 1.0), end=st.floats(0.0, 1.0), total=st.integers(1, 50),
+       n=st.integers(1, 120))
+def test_linear_lr(start, end, total, n):
+    assert _close(_torch_lrs(lambda o: L.LinearLR(o, start, end, total), n)[0],
+                  schedules.linear_lr(np.arange(n), 0.7, start, end, total))
+
+
+@settings(max_examples=10, deadline=None)
+@given(warmup=st.integers(1, 30), extra=st.integers(1, 80), eta_min=st.floats(0.0, 0.1))
+def test_warmup_cosine_is_sequential_linear_then_cosine(warmup, extra, eta_min):
+    total = warmup + extra
+    make = lambda o: L.SequentialLR(o, [L.LinearLR(o, 1e-3, 1.0, warmup),
+                                        L.CosineAnnealingLR(o, total - warmup, eta_min)], [warmup])
+    assert _close(_torch_lrs(make, total)[0],
+                  schedules.warmup_cosine_lr(np.arange(total), 0.7, warmup, total, 1e-3, eta_min))
+
+
+@settings(max_examples=25, deadline=None)
+@given(total=st.integers(20, 200), pct=st.floats(0.05, 0.45), strategy=st.sampled_from(["cos", "linear"]),
+       three=st.booleans(), div=st.floats(2.0, 50.0), final_div=st.floats(10.0, 1e5))
+def test_one_cycle_lr_and_momentum(total, pct, strategy, three, div, final_div):
+    assume(pct * total - 1 > 1e-9)     # else torch divides by zero in the first phase
+    make = lambda o: L.OneCycleLR(o, 0.7, total_steps=total, pct_start=pct, anneal_strategy=strategy,
+                                  div_factor=div, final_div_factor=final_div, three_phase=three)
+    lr_t, mom_t = _torch_lrs(make, total)
+    lr, mom = schedules.one_cycle(np.arange(total), 0.7, total, pct, strategy, div, final_div, three)
+    assert _close(lr_t, lr) and _close(mom_t, mom)
+
+
+def test_one_cycle_empty_phase_raises_where_torch_divides_by_zero():
+    make = lambda o: L.OneCycleLR(o, 0.7, total_steps=20, pct_start=0.05)
+    with pytest.raises(ZeroDivisionError):
+        _torch_lrs(make, 20)
+    with pytest.raises(ValueError, match="pct_start"):
+        schedules.one_cycle(np.arange(20), 0.7, 20, pct_start=0.05)
+
+
+def test_exponential_is_notes_formula():
+    """lr₀·e^(−kt) from the notes is ExponentialLR with γ = e^(−k)."""
+    k, t = 0.05, np.arange(50)
+    assert _close(schedules.exponential_lr(t, 0.1, math.exp(-k)), 0.1 * np.exp(-k * t))
+
+
+def test_schedule_names_and_shapes():
+    for name in schedules.SCHEDULES:
+        lrs = schedules.schedule(name, 100, 1.0, 0.1, 30, 0.3)
+        assert lrs.shape == (100,) and np.all(lrs > 0) and np.all(lrs <= 1.0 + 1e-12)
+    with pytest.raises(ValueError, match="name"):
+        schedules.schedule("triangle")
+
+
+def test_noisy_quadratic_matches_monte_carlo():
+    rng = np.random.default_rng(0)
+    h = np.array([0.1, 1.0])
+    lrs = np.full(30, 0.5)
+    x = np.ones((20000, 2))
+    for lr in lrs:
+        x = x - lr * (h * x + rng.standard_normal(x.shape) * np.sqrt(0.05 * h))
+    mc = 0.5 * (h * x ** 2).sum(axis=1).mean()
+    assert abs(schedules.noisy_quadratic_loss(lrs, h)[-1] / mc - 1) < 0.05
+
+
+@pytest.mark.parametrize("call,arg", [
+    (lambda: schedules.step_lr(np.arange(3), 0.1, 0), "step_size"),
+    (lambda: schedules.step_lr(np.arange(3), -0.1, 3), "lr"),
+    (lambda: schedules.exponential_lr(np.arange(3), 0.1, 0.0), "gamma"),
+    (lambda: schedules.cosine_lr(np.arange(3), 0.1, 10, eta_min=-1.0), "eta_min"),
+    (lambda: schedules.linear_lr(np.arange(3), 0.1, start_factor=0.0), "start_factor"),
+    (lambda: schedules.cosine_lr(np.array([-1]), 0.1, 10), "t"),
+    (lambda: schedules.cosine_lr(np.array([0.5]), 0.1, 10), "t"),
+    (lambda: schedules.one_cycle(np.arange(200), 0.1, 100), "t"),
+    (lambda: schedules.one_cycle(np.arange(3), 0.1, 100, anneal_strategy="exp"), "anneal_strategy"),
+    (lambda: schedules.one_cycle(np.arange(3), 0.1, 100, pct_start=0.001), "pct_start"),
+    (lambda: schedules.warmup_cosine_lr(np.arange(3), 0.1, 10, 10), "total_steps"),
+])
+def test_bad_input_raises(call, arg):
+    with pytest.raises(ValueError, match=arg):
+        call()
+
+
+def test_schedule_figure_extremes_draw_without_error():
+    from dlbook import widgets
+    fig = widgets.interactive(schedules.draw_schedules, clear=False,
+                              schedule_name=widgets.Dropdown(list(schedules.SCHEDULES[1:])),
+                              gamma=widgets.FloatSlider(0.05, 0.95, 0.1, static=2),
+                              step_size=widgets.IntSlider(5, 50, 30, static=2),
+                              warmup_pct=widgets.FloatSlider(0.05, 0.6, 0.3, static=2))
+    for name in schedules.SCHEDULES[1:]:
+        for gamma, step_size, warmup in ((0.05, 5, 0.05), (0.95, 50, 0.6)):
+            png = fig.render(schedule_name=name, gamma=gamma, step_size=step_size, warmup_pct=warmup)
+            assert png[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="schedule_name"):
+        schedules.draw_schedules(fig.figure, "triangle")
