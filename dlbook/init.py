@@ -317,39 +317,56 @@ def _cached_histograms(scheme, activation, depth, width, seed):
 
 
 def draw_activation_histograms(fig, scheme="xavier normal", activation="tanh", depth=10,
-                               width=256, seed=0):
-    """Histograms of the activations of every other layer of a deep MLP at initialization."""
+                               width=256, seed=0, bins=40):
+    """Histograms of the activations of every other layer of a deep MLP at initialization.
+
+    For `interactive(..., clear=False)`: five panels are built once; moves update their bars.
+    """
     hs = _cached_histograms(scheme, activation, depth, width, seed)
-    shown = list(range(1, depth, max(1, depth // 5)))[:5]
-    axes = fig.subplots(1, len(shown), sharey=True)
+    shown = list(range(1, depth, 2))[:5]
     lo, hi = {"relu": (0, 3), "sigmoid": (0, 1), "tanh": (-1, 1)}.get(activation, (-3, 3))
-    for ax, l in zip(np.atleast_1d(axes), shown):
+    edges = np.linspace(lo, hi, bins + 1)
+    if not fig.axes:
+        for ax in np.atleast_1d(fig.subplots(1, len(shown))):
+            ax.stairs(np.zeros(bins), edges, fill=True, color=plot.COLORS[0])
+            ax.set_title(" ", fontsize=9)
+            ax.set_yticks([])
+            ax.set_ylim(0, 1.05)
+            ax.grid(False)
+        fig.suptitle(" ", fontsize=10)
+    for ax, l in zip(fig.axes, shown):
         h = hs[l].ravel()
         h = h[np.isfinite(h)]
-        ax.hist(np.clip(h, lo, hi), bins=40, range=(lo, hi), density=True, color=plot.COLORS[0])
+        counts, _ = np.histogram(np.clip(h, lo, hi), bins=edges)
+        ax.patches[0].set_data(counts / max(counts.max(), 1), edges)  # tallest bar = 1
+        ax.set_xlim(lo, hi)
         ax.set_title(f"layer {l + 1}\nstd {h.std():.2g}", fontsize=9)
-        ax.set_yticks([])
-        ax.grid(False)
     fig.suptitle(f"activations at initialization: {scheme}, {activation}", fontsize=10)
 
 
 def draw_training_curves(fig, histories, depth, activation, metric="train_loss"):
-    """Training-loss curves per scheme from precomputed `histories[(depth, activation, scheme)]`."""
-    ax = fig.subplots()
-    schemes = [s for (d, a, s) in histories if d == depth and a == activation]
-    if not schemes:
-        plot.message(ax, f"no run for depth={depth}, activation={activation}")
-        return
-    for color, s in zip(plot.COLORS, schemes):
-        h = histories[(depth, activation, s)][metric]
-        y = np.asarray(h, dtype=float)
-        ax.plot(np.arange(1, len(y) + 1), np.where(np.isfinite(y), y, np.nan), "o-", ms=3,
-                color=color, label=s)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(metric.replace("_", " "))
-    ax.set_ylim(0, 2.5)
-    ax.axhline(np.log(10), color="grey", lw=0.8, ls="--")
-    ax.text(0.99, np.log(10), "ln 10: chance", ha="right", va="bottom", fontsize=8,
-            transform=ax.get_yaxis_transform())
-    ax.legend(ncol=2)
+    """Training-loss curves per scheme from precomputed `histories[(depth, activation, scheme)]`.
+
+    For `interactive(..., clear=False)`: one line per scheme, built once, then given new data.
+    """
+    schemes = list(dict.fromkeys(s for (_, _, s) in histories))
+    if not fig.axes:
+        ax = fig.subplots()
+        for color, s in zip(plot.COLORS, schemes):
+            ax.plot([], [], "o-", ms=3, color=color, label=s)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric.replace("_", " "))
+        ax.set_ylim(0, 2.5)
+        ax.axhline(np.log(10), color="grey", lw=0.8, ls="--")
+        ax.text(0.99, np.log(10), "ln 10: chance", ha="right", va="bottom", fontsize=8,
+                transform=ax.get_yaxis_transform())
+        ax.legend(ncol=2, loc="upper right", bbox_to_anchor=(1.0, 0.9))
+    ax = fig.axes[0]
+    n_epochs = 1
+    for line, s in zip(ax.lines, schemes):
+        run = histories.get((depth, activation, s))
+        y = np.asarray(run[metric] if run else [], dtype=float)
+        line.set_data(np.arange(1, len(y) + 1), np.where(np.isfinite(y), y, np.nan))
+        n_epochs = max(n_epochs, len(y))
+    ax.set_xlim(0.5, n_epochs + 0.5)
     ax.set_title(f"{depth} hidden layers, {activation}")

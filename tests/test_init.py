@@ -172,3 +172,32 @@ def test_zero_init_keeps_units_identical():
 def test_bad_input_raises_value_error_naming_the_argument(call, arg):
     with pytest.raises(ValueError, match=arg):
         call()
+
+
+def test_chapter_figures_draw_at_the_extremes_without_failing():
+    from functools import partial
+
+    from dlbook import widgets
+    stats = widgets.interactive(partial(init.draw_layer_statistics, width=16), clear=False,
+                                depth=widgets.IntSlider(1, 50, value=50),
+                                scale=widgets.LogSlider(0.25, 4.0, value=4.0),
+                                activation=widgets.Dropdown(["relu", "linear", "sigmoid"]),
+                                scheme=widgets.Dropdown(["zeros", "he normal", "small normal (0.01)"]))
+    stats.render()                                             # zeros: nothing to put on a log axis
+    assert "exactly 0" in stats.figure.axes[0].texts[0].get_text()
+    stats.render(scheme="he normal", activation="linear")      # 4^50 growth: huge but finite
+    assert stats.figure.axes[0].texts[0].get_text() == ""
+    assert len(stats.figure.axes[0].lines[0].get_xdata()) == 50
+    hist = widgets.interactive(init.draw_activation_histograms, clear=False,
+                               scheme=widgets.Dropdown(["zeros", "xavier normal"]),
+                               activation=widgets.Dropdown(["tanh", "relu"]))
+    for scheme in ("zeros", "xavier normal"):
+        hist.render(scheme=scheme)
+    assert len(hist.figure.axes) == 5
+    runs = {(2, "tanh", "a"): {"train_loss": [2.3, float("nan")]}, (2, "tanh", "b"): {"train_loss": [2.0, 1.0]}}
+    curves = widgets.interactive(partial(init.draw_training_curves, histories=runs), clear=False,
+                                 depth=widgets.IntSlider(2, 3, value=2),
+                                 activation=widgets.Dropdown(["tanh", "relu"]))
+    curves.render()
+    curves.render(depth=3, activation="relu")                 # no such run: empty lines, no error
+    assert [len(line.get_xdata()) for line in curves.figure.axes[0].lines[:2]] == [0, 0]

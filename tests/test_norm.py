@@ -8,8 +8,16 @@ from hypothesis import given, settings, strategies as st
 
 from dlbook import norm
 
-torch.set_default_dtype(torch.float64)
 TOL = dict(rtol=1e-10, atol=1e-10)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def float64_default():
+    """torch modules built in these tests are float64; restore the default for other files."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 shapes_bn = st.one_of(
     st.tuples(st.integers(2, 16), st.integers(1, 6)),

@@ -30,8 +30,12 @@ def server():
         def log_message(self, *args):
             pass
 
+    class Server(http.server.ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            pass  # the browser closing a connection early is not a failure of the site
+
     handler = functools.partial(Quiet, directory=str(SITE))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd = Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -121,7 +125,7 @@ def test_every_kernel_free_control_changes_its_figure(browser, server, path):
 @pytest.mark.parametrize("path", CHAPTER_PAGES)
 def test_maths_render_and_buttons_exist(browser, server, path):
     v = Visit(browser, server, path)
-    v.page.wait_for_selector("mjx-container", timeout=15000)
+    v.page.wait_for_selector("mjx-container", state="attached", timeout=15000)
     html = v.page.content()
     assert "colab.research.google.com" in html and "mybinder.org" in html
     assert v.page.locator(".btn-download-source-button, a[href$='.ipynb']").count() >= 1
