@@ -206,6 +206,7 @@ class Interactive:
         self._canvas = FigureCanvasAgg(self.figure)
         self._positions = None
         self._widget = None
+        self._cache, self.cache_size = {}, 256   # PNG bytes by control values (~10-40 KB each)
         self._order = next(_COUNTER)
         _CREATED.add(self)
 
@@ -216,6 +217,22 @@ class Interactive:
         if unknown:
             raise ValueError(f"unknown param(s) {sorted(unknown)}; known: {sorted(self.params)}")
         self.values.update(values)
+        return self._draw_png()
+
+    def cached_render(self, **values):
+        """`render`, but a position seen before returns its stored frame at once (live moves)."""
+        unknown = set(values) - set(self.params)
+        if unknown:
+            raise ValueError(f"unknown param(s) {sorted(unknown)}; known: {sorted(self.params)}")
+        self.values.update(values)
+        key = tuple(repr(self.values[n]) for n in self.params)
+        if key not in self._cache:
+            while self._cache and len(self._cache) >= self.cache_size:
+                self._cache.pop(next(iter(self._cache)))    # forget the oldest frames
+            self._cache[key] = self._draw_png()
+        return self._cache[key]
+
+    def _draw_png(self):
         fig = self.figure
         with plot.style():
             if self.clear:
@@ -259,11 +276,11 @@ class Interactive:
         if self._widget is None:
             import ipywidgets as ipw
             controls = {name: spec.live(name) for name, spec in self.params.items()}
-            image = ipw.Image(value=self.render(), format="png")
+            image = ipw.Image(value=self.cached_render(), format="png")
 
             def on_change(change):
                 try:
-                    image.value = self.render(**{n: c.value for n, c in controls.items()})
+                    image.value = self.cached_render(**{n: c.value for n, c in controls.items()})
                 except Exception as exc:  # keep the control alive; show what went wrong
                     self.figure.clear()
                     self._positions = None

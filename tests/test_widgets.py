@@ -140,3 +140,21 @@ def test_too_many_frames_is_refused():
     with pytest.raises(ValueError, match="static"):
         widgets.interactive(draw_line, slope=widgets.FloatSlider(0, 1, value=0.5, static=40),
                             kind=widgets.Dropdown([str(i) for i in range(10)]))
+
+
+def test_live_moves_reuse_frames_of_positions_seen_before():
+    calls = []
+
+    def draw(fig, a=1.0, kind="x"):
+        calls.append((a, kind))
+        fig.subplots().plot([0, 1], [0, a] if kind == "x" else [a, 0])
+
+    fig = widgets.interactive(draw, a=widgets.FloatSlider(0, 2, value=1.0), kind=widgets.Dropdown(["x", "y"]))
+    first = fig.cached_render()
+    second = fig.cached_render(a=1.5)
+    assert fig.cached_render(a=1.0) == first and len(calls) == 2     # revisit: no redraw
+    assert fig.cached_render(a=1.5, kind="y") != second and len(calls) == 3
+    fig.cache_size = 2
+    fig.cached_render(a=0.5)                                          # evicts the oldest frame
+    assert len(fig._cache) == 2
+    assert fig.render(a=1.0) and len(calls) == 5                      # render() always draws
