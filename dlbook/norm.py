@@ -338,29 +338,79 @@ def register_feature(name, x):
     return name
 
 
+def _figure_state(fig, kind):
+    """Artists a persistent (`clear=False`) figure built on an earlier call, or None.
+
+    None when the figure is empty, was cleared, or was last drawn by another kind of figure:
+    the caller then (re)builds its axes once and only updates them on later calls.
+    """
+    state = getattr(fig, "_dlbook_norm_state", None)
+    if state is None or state["kind"] != kind or not fig.axes \
+            or any(ax not in fig.axes for ax in state["axes"]):
+        return None
+    return state
+
+
+def _new_figure_state(fig, kind, axes, **artists):
+    fig._dlbook_norm_state = {"kind": kind, "axes": list(axes), **artists}
+    return fig._dlbook_norm_state
+
+
+def _hidden_message(ax, color="#D55E00"):
+    """An empty, invisible `plot.message` text to fill in later (the same look)."""
+    plot.message(ax, "", color=color)
+    text = ax.texts[-1]
+    text.set_visible(False)
+    return text
+
+
+def _show(text, message):
+    text.set_text(message)
+    text.set_visible(bool(message))
+
+
 def draw_batch_noise(fig, batch_size=16, feature="feature", index=0, seed=0):
-    """Three histograms: batch mean, batch std and one example's BN output vs population values."""
+    """Three histograms: batch mean, batch std and one example's BN output vs population values.
+
+    Works with `interactive(..., clear=False)`: the panels are built once, later calls only give
+    the histograms, titles and messages new data (statistics are cached per batch size).
+    """
     if feature not in _FEATURES:
         raise ValueError(f"feature {feature!r} is not registered; call register_feature first")
     x = _FEATURES[feature]
     s = _cached_batch_statistics(feature, int(batch_size), int(index), seed)
     mu, sigma = x.mean(), x.std()
     x_hat_pop = (x[index] - mu) / sigma
-    axes = fig.subplots(1, 3)
     panels = [("batch mean $\\mu_B$", s["mean"], mu, (x.min(), x.max())),
               ("batch std $\\sigma_B$", s["std"], sigma, (0, 2.2 * sigma)),
               ("BN output of one example", s["x_hat"], x_hat_pop, (x_hat_pop - 4, x_hat_pop + 4))]
-    for ax, (title, values, pop, lim) in zip(axes, panels):
+    state = _figure_state(fig, "batch_noise")
+    if state is None:
+        fig.clear()
+        axes = fig.subplots(1, 3)
+        bars, pops = [], []
+        for ax in axes:
+            bars.append(ax.stairs(np.zeros(40), np.arange(41.0), fill=True, color=plot.COLORS[0],
+                                  alpha=0.8))                                 # one artist: fast
+            pops.append(ax.axvline(0.0, color=plot.COLORS[1], lw=2, label="population"))
+            ax.set_title(" ", fontsize=9)
+            ax.set_yticks([])
+            ax.grid(False)
+        axes[0].legend(loc="upper right")
+        state = _new_figure_state(fig, "batch_noise", axes, bars=bars, pops=pops,
+                                  note=_hidden_message(axes[2]))
+    for ax, bar, pop_line, (title, values, pop, lim) in zip(state["axes"], state["bars"],
+                                                             state["pops"], panels):
         counts, edges = np.histogram(np.clip(values, *lim), bins=40, range=lim)
-        ax.stairs(counts, edges, fill=True, color=plot.COLORS[0], alpha=0.8)   # one artist: fast
-        ax.axvline(pop, color=plot.COLORS[1], lw=2, label="population")
+        bar.set_data(counts, edges)
+        pop_line.set_xdata([pop, pop])
+        # the limits autoscaling gives (5% margins; bars stick to 0), without a costly relim()
+        x0, x1 = min(edges[0], pop), max(edges[-1], pop)
+        ax.set_xlim(x0 - (x1 - x0) * 0.05, x1 + (x1 - x0) * 0.05)
+        ax.set_ylim(0, counts.max() + counts.max() * 0.05)
         spread = values.std()
         ax.set_title(f"{title}\nspread (std) {spread:.3g}", fontsize=9)
-        ax.set_yticks([])
-        ax.grid(False)
-    axes[0].legend(loc="upper right")
-    if batch_size == 1:
-        plot.message(axes[2], "batch of 1: x − μ_B = 0 always")
+    _show(state["note"], "batch of 1: x − μ_B = 0 always" if batch_size == 1 else "")
     fig.suptitle(f"batch size {batch_size}: {len(s['mean'])} random batches", fontsize=10)
 
 
@@ -463,51 +513,83 @@ def gradient_flow(X, y, depth, arch="plain", activation="relu", width=32, steps=
 def draw_gradient_flow(fig, results, depth=24, arch="plain", activation="relu"):
     """Per-block gradient norms (init and trained, log scale) and the training loss.
 
-    `results[(depth, arch, activation)]` comes from `gradient_flow`.
+    `results[(depth, arch, activation)]` comes from `gradient_flow`. Works with
+    `interactive(..., clear=False)`: axes and artists are built once, then only get new data.
     """
-    ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.6, 1])
     key = (int(depth), arch, activation)
     if key not in results:
+        fig.clear()
+        ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.6, 1])
         plot.message(ax1, f"no precomputed run for {key}")
         ax2.set_axis_off()
         return
     r = results[key]
+    state = _figure_state(fig, "gradient_flow")
+    if state is None:
+        fig.clear()
+        ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.6, 1])
+        ax1.set_yscale("log")
+        curves = [ax1.plot([], [], "o-", ms=3, color=color)[0]
+                  for color in (plot.COLORS[0], plot.COLORS[1])]
+        _light_log_axis(ax1)
+        ax1.set_xlabel("hidden block $l$ (1 = nearest the input)")
+        ax1.set_ylabel(r"$\|\partial L / \partial W_l\|$")
+        ax1.set_title(" ", fontsize=10)
+        loss_line = ax2.plot([], [], "-", color=plot.COLORS[2])[0]
+        loss_dots = ax2.plot([], [], "o", ms=3, color=plot.COLORS[2])[0]
+        loss_off = ax2.plot([], [], "^", ms=7, color=plot.COLORS[1])[0]
+        ax2.axhline(np.log(10), color="grey", lw=0.8, ls="--")
+        ax2.set_yscale("log")
+        _light_log_axis(ax2)
+        ax2.set_xlabel("SGD step")
+        ax2.set_title("training loss (dashed: ln 10)", fontsize=10)
+        diverged = ax2.text(0.5, 0.5, "", transform=ax2.transAxes, ha="center",
+                            color=plot.COLORS[1], fontsize=9, in_layout=False, visible=False)
+        state = _new_figure_state(fig, "gradient_flow", (ax1, ax2), curves=curves,
+                                  loss=(loss_line, loss_dots, loss_off), diverged=diverged,
+                                  legend_labels=None)
+        state["underflow"] = _hidden_message(ax1)
+    ax1, ax2 = state["axes"]
     layers = np.arange(1, depth + 1)
-    for name, color, label in (("init", plot.COLORS[0], "at init"),
-                               ("trained", plot.COLORS[1], f"after {len(r['loss']) - 1} steps")):
+    handles, labels = [], []
+    for line, name, label in zip(state["curves"], ("init", "trained"),
+                                 ("at init", f"after {len(r['loss']) - 1} steps")):
         g = r[name]
         ok = np.isfinite(g) & (g > 0)
+        line.set_data(layers[ok], g[ok])
+        line.set_visible(bool(ok.any()))
         if ok.any():
-            ax1.semilogy(layers[ok], g[ok], "o-", ms=3, color=color, label=label)
+            handles.append(line)
+            labels.append(label)
+    if state["legend_labels"] != labels:              # a new legend only when its entries change
+        if ax1.get_legend() is not None:
+            ax1.get_legend().remove()
+        if handles:
+            ax1.legend(handles, labels, loc="best")
+        state["legend_labels"] = labels
     finite = np.concatenate([g[np.isfinite(g) & (g > 0)] for g in (r["init"], r["trained"])])
     ax1.set_ylim(min(1e-6, finite.min() / 5), max(1e2, finite.max() * 5))
     ax1.set_xlim(0.5, depth + 0.5)
-    _light_log_axis(ax1)
-    ax1.set_xlabel("hidden block $l$ (1 = nearest the input)")
-    ax1.set_ylabel(r"$\|\partial L / \partial W_l\|$")
-    ax1.legend(loc="best")
     first, last = r["init"][0], r["init"][-1]
     ratio = first / last if last > 0 else np.inf
     ax1.set_title(f"{arch}, {activation}, depth {depth}: first/last at init = {ratio:.2g}", fontsize=10)
-    if not np.all(np.isfinite(r["init"]) & (r["init"] > 0)):
-        plot.message(ax1, "some gradients are exactly 0 (underflow)")
+    _show(state["underflow"], "" if np.all(np.isfinite(r["init"]) & (r["init"] > 0))
+          else "some gradients are exactly 0 (underflow)")
     loss = r["loss"]
     top = min(1e4, max(1e1, 5 * np.max(loss))) if len(loss) else 1e1
     off = loss > top                                  # off the chart: drawn as ^ at the top edge
-    ax2.plot(np.arange(len(loss)), np.minimum(loss, top), "-", color=plot.COLORS[2])
-    ax2.plot(np.flatnonzero(~off), loss[~off], "o", ms=3, color=plot.COLORS[2])
-    ax2.plot(np.flatnonzero(off), np.full(off.sum(), top), "^", ms=7, color=plot.COLORS[1])
-    ax2.axhline(np.log(10), color="grey", lw=0.8, ls="--")
-    ax2.set_yscale("log")
+    loss_line, loss_dots, loss_off = state["loss"]
+    loss_line.set_data(np.arange(len(loss)), np.minimum(loss, top))
+    loss_dots.set_data(np.flatnonzero(~off), loss[~off])
+    loss_off.set_data(np.flatnonzero(off), np.full(off.sum(), top))
+    ax2.relim()                                       # x: the limits a fresh axes would take
+    ax2.autoscale_view(scaley=False)
     ax2.set_ylim(0.1, top * 1.5)
-    _light_log_axis(ax2)
-    ax2.set_xlabel("SGD step")
-    ax2.set_title("training loss (dashed: ln 10)", fontsize=10)
+    note = ""
     if r["diverged_at"] is not None:
         big = f"\n(largest finite loss {np.max(loss):.1e}, ▲)" if off.any() else ""
-        ax2.text(0.5, 0.5, f"diverged: loss not finite\nat step {r['diverged_at']}{big}",
-                 transform=ax2.transAxes, ha="center", color=plot.COLORS[1], fontsize=9,
-                 in_layout=False)
+        note = f"diverged: loss not finite\nat step {r['diverged_at']}{big}"
+    _show(state["diverged"], note)
 
 
 # -- gradient clipping during training (torch) -------------------------------------------------
@@ -581,34 +663,62 @@ def plot_clip_geometry(max_norm=1.0, seed=0):
 def draw_clipping(fig, max_norm=10.0, runs=None):
     """Gradient norm per step against the threshold, and the training loss, for clip_grad_norm_
     at `max_norm` (nearest precomputed run in `runs`: max_norm -> train_with_clipping output;
-    key None is the unclipped run)."""
-    ax1, ax2 = fig.subplots(1, 2)
+    key None is the unclipped run). Works with `interactive(..., clear=False)`: axes and
+    artists are built once, then only get new data."""
     grid = np.array([k for k in runs if k is not None])
     near = float(grid[np.argmin(np.abs(np.log(grid) - np.log(max_norm)))])
     r, free = runs[near], runs[None]
+    state = _figure_state(fig, "clipping")
+    if state is None:
+        fig.clear()
+        ax1, ax2 = fig.subplots(1, 2)
+        ax1.set_yscale("log")
+        norm_line = ax1.plot([], [], "-", color=plot.COLORS[0], lw=1)[0]
+        on = ax1.plot([], [], "o", ms=3, color=plot.COLORS[1], label="clipped")[0]
+        below = ax1.plot([], [], "o", ms=3, color=plot.COLORS[0], label="not clipped")[0]
+        threshold = ax1.axhline(1.0, color="k", ls="--", lw=1, label="max_norm = 1")
+        _light_log_axis(ax1)
+        ax1.set_xlabel("SGD step")
+        ax1.set_ylabel("‖g‖ before clipping")
+        ax1.set_title(" ", fontsize=10)
+        ax1.legend(fontsize=8, loc="upper right")
+        ax2.set_yscale("log")
+        free_line = ax2.plot([], [], "o-", ms=2.5, color="grey", label="no clipping")[0]
+        run_line = ax2.plot([], [], "o-", ms=2.5, color=plot.COLORS[0], label="max_norm = 1")[0]
+        free_note = ax2.text(0.03, 0.04, "", color="grey", transform=ax2.transAxes, fontsize=8,
+                             visible=False)
+        ax2.set_ylim(0.03, 1e3)
+        _light_log_axis(ax2)
+        ax2.set_xlabel("SGD step")
+        ax2.set_ylabel("training loss")
+        ax2.set_title(" ", fontsize=10)
+        ax2.legend(fontsize=8, loc="upper right")
+        state = _new_figure_state(fig, "clipping", (ax1, ax2), norm=(norm_line, on, below),
+                                  threshold=threshold, loss=(free_line, run_line),
+                                  free_note=free_note)
+    ax1, ax2 = state["axes"]
     steps = np.arange(len(r["norm"]))
     clipped = r["norm"] > near
-    ax1.semilogy(steps, r["norm"], "-", color=plot.COLORS[0], lw=1)
-    ax1.semilogy(steps[clipped], r["norm"][clipped], "o", ms=3, color=plot.COLORS[1], label="clipped")
-    ax1.semilogy(steps[~clipped], r["norm"][~clipped], "o", ms=3, color=plot.COLORS[0], label="not clipped")
-    ax1.axhline(near, color="k", ls="--", lw=1, label=f"max_norm = {near:.3g}")
+    norm_line, on, below = state["norm"]
+    norm_line.set_data(steps, r["norm"])
+    on.set_data(steps[clipped], r["norm"][clipped])
+    below.set_data(steps[~clipped], r["norm"][~clipped])
+    state["threshold"].set_ydata([near, near])
+    label = f"max_norm = {near:.3g}"
+    ax1.get_legend().texts[2].set_text(label)
+    ax1.relim()                                       # x: the limits a fresh axes would take
+    ax1.autoscale_view(scaley=False)
     ax1.set_ylim(3e-3, max(1e3, 2 * np.max(r["norm"])))
-    _light_log_axis(ax1)
-    ax1.set_xlabel("SGD step")
-    ax1.set_ylabel("‖g‖ before clipping")
     ax1.set_title(f"steps clipped: {clipped.mean():.0%}", fontsize=10)
-    ax1.legend(fontsize=8, loc="upper right")
-    ax2.semilogy(np.arange(len(free["loss"])), free["loss"], "o-", ms=2.5, color="grey", label="no clipping")
-    ax2.semilogy(steps, r["loss"], "o-", ms=2.5, color=plot.COLORS[0], label=f"max_norm = {near:.3g}")
-    if free["diverged_at"] is not None:
-        ax2.text(0.03, 0.04, f"no clipping: loss NaN at step {free['diverged_at']}", color="grey",
-                 transform=ax2.transAxes, fontsize=8)
-    ax2.set_ylim(0.03, 1e3)
-    _light_log_axis(ax2)
-    ax2.set_xlabel("SGD step")
-    ax2.set_ylabel("training loss")
+    free_line, run_line = state["loss"]
+    free_line.set_data(np.arange(len(free["loss"])), free["loss"])
+    run_line.set_data(steps, r["loss"])
+    ax2.get_legend().texts[1].set_text(label)
+    _show(state["free_note"], "" if free["diverged_at"] is None
+          else f"no clipping: loss NaN at step {free['diverged_at']}")
+    ax2.relim()
+    ax2.autoscale_view(scaley=False)
     ax2.set_title(f"final loss {r['loss'][-1]:.3g}", fontsize=10)
-    ax2.legend(fontsize=8, loc="upper right")
 
 
 # -- BatchNorm as a regularizer, and the "internal covariate shift" test (torch) -----------------

@@ -345,3 +345,98 @@ def test_inline_notebook_clipping_equals_dlbook():
         assert ours_total == pytest.approx(total, rel=1e-14)
         for a, b in zip(inline, ours):
             np.testing.assert_allclose(a, b, rtol=1e-14, atol=0)
+
+
+# -- the chapter's interactive figures (persistent artists, clear=False) -------------------------
+def _flow_results(depths=(8, 16, 32, 48)):
+    """Small synthetic `gradient_flow` outputs: healthy, diverged and underflowing runs."""
+    rng = np.random.default_rng(10)
+    results = {}
+    for depth in depths:
+        for k, arch in enumerate(norm.ARCHITECTURES):
+            for act in ("relu", "sigmoid"):
+                g = np.exp(rng.normal(-3, 2, depth))
+                r = {"init": g, "trained": g * 2, "loss": np.linspace(2.3, 1.0, 11),
+                     "diverged_at": None}
+                if arch == "plain" and act == "relu":          # explodes, then not finite
+                    r.update(trained=np.full(depth, np.nan), diverged_at=3,
+                             loss=np.array([2.3, 50.0, 1e6]))
+                if arch == "plain" and act == "sigmoid":       # vanishes to exactly 0
+                    r["init"] = np.where(np.arange(depth) < 2, 0.0, g)
+                results[(depth, arch, act)] = r
+    return results
+
+
+def _clip_runs(grid=(0.01, 0.1, 1.0, 10.0, 300.0)):
+    rng = np.random.default_rng(11)
+    norms = np.exp(rng.normal(1, 2, 60))
+    runs = {m: {"norm": norms, "loss": np.exp(rng.normal(0, 0.5, 60)), "diverged_at": None}
+            for m in grid}
+    runs[None] = {"norm": norms[:5], "loss": np.array([2.3, 9.0, 80.0, 900.0, 5e3]),
+                  "diverged_at": 5}
+    return runs, list(grid)
+
+
+def _figures():
+    from dlbook import widgets
+    x = np.random.default_rng(12).normal(1.0, 2.0, 500)
+    feature = norm.register_feature("test feature", x)
+    flow = _flow_results()
+    runs, grid = _clip_runs()
+    make = {
+        "noise": lambda clear: widgets.interactive(
+            lambda fig, batch_size: norm.draw_batch_noise(fig, batch_size, feature), clear=clear,
+            batch_size=widgets.IntSlider(2, 256, value=16, static=[2, 4, 8, 16, 32, 64, 128, 256]),
+            figsize=(8, 2.9)),
+        "flow": lambda clear: widgets.interactive(
+            lambda fig, depth, arch, activation: norm.draw_gradient_flow(fig, flow, depth, arch,
+                                                                         activation),
+            clear=clear, depth=widgets.IntSlider(8, 48, value=24, step=8, static=[8, 16, 32, 48]),
+            arch=widgets.Dropdown(norm.ARCHITECTURES, value="plain"),
+            activation=widgets.Dropdown(["relu", "sigmoid"], value="sigmoid"), figsize=(8.5, 3.3)),
+        "clip": lambda clear: widgets.interactive(
+            lambda fig, max_norm: norm.draw_clipping(fig, max_norm, runs), clear=clear,
+            max_norm=widgets.LogSlider(0.01, 300, value=10.0, static=grid), figsize=(8.5, 3.4)),
+    }
+    return make
+
+
+@pytest.mark.parametrize("name", ["noise", "flow", "clip"])
+def test_interactive_figures_render_every_static_frame(name):
+    """Every static frame renders with persistent artists (clear=False), in order and shuffled,
+    and looks exactly like the same frame drawn on a cleared figure."""
+    from PIL import Image
+    import io
+    import itertools
+    make = _figures()[name]
+    persistent, fresh = make(False), make(True)
+    names = list(persistent.params)
+    grids = [persistent.params[n].static for n in names]
+    combos = list(itertools.product(*grids))
+    order = combos + [combos[i] for i in np.random.default_rng(13).permutation(len(combos))[:12]]
+    fresh.render(**dict(zip(names, combos[0])))
+    persistent.render(**dict(zip(names, combos[0])))
+    for k, combo in enumerate(order):
+        values = dict(zip(names, combo))
+        png = persistent.render(**values)
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        if k % 4 == 0:                                 # every fourth frame: pixel-identical
+            a = np.asarray(Image.open(io.BytesIO(png)))
+            b = np.asarray(Image.open(io.BytesIO(fresh.render(**values))))
+            assert np.array_equal(a, b), values
+
+
+def test_gradient_flow_figure_messages():
+    from matplotlib.figure import Figure
+    flow = _flow_results(depths=(8,))
+    fig = Figure()
+    norm.draw_gradient_flow(fig, flow, 8, "plain", "relu")     # diverged run
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts if t.get_visible()]
+    assert any("diverged" in t for t in texts)
+    norm.draw_gradient_flow(fig, flow, 8, "plain", "sigmoid")  # same axes, new messages
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts if t.get_visible()]
+    assert any("underflow" in t for t in texts) and not any("diverged" in t for t in texts)
+    norm.draw_gradient_flow(fig, flow, 16, "plain", "relu")    # no such run: a message
+    assert "no precomputed run" in fig.axes[0].texts[0].get_text()
+    norm.draw_gradient_flow(fig, flow, 8, "residual", "relu")  # and back to a normal frame
+    assert len(fig.axes) == 2 and fig.axes[0].get_legend() is not None
