@@ -483,33 +483,65 @@ def _mean_err(acc):
     return acc.mean(-1), acc.std(-1, ddof=1) / math.sqrt(acc.shape[-1]) if acc.shape[-1] > 1 else 0 * acc.mean(-1)
 
 
+# Titles of the interactive figures sit at the top of their axes (y=1, where matplotlib's
+# automatic placement puts them too, as no tick labels are on top): a fixed y saves measuring
+# every tick label on each redraw to check for overlap (a fifth of the redraw time).
+_TITLE_Y = 1.0
+
+
+def _artists(fig):
+    """Artists a clear=False draw function stored on `fig` at its first build (None before)."""
+    return getattr(fig, "_dlbook_transfer_artists", None) if fig.axes else None
+
+
 def draw_size_sweep(fig, labels_per_class, sweep, sizes, baseline=None, chance=None):
-    """Left: test accuracy of each strategy vs labels per class. Right: bars at the chosen size."""
-    ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
-    k = int(np.argmin(np.abs(np.asarray(sizes) - labels_per_class)))
+    """Left: test accuracy of each strategy vs labels per class. Right: bars at the chosen size.
+
+    Meant for `interactive(..., clear=False)`: axes, curves and bars are built once; later
+    moves only shift the marker line, the bars, their error bars and their labels.
+    """
     names = list(sweep)
-    for i, s in enumerate(names):
-        mean, err = _mean_err(sweep[s])
-        ax.plot(sizes, mean, marker="o", ms=3, color=plot.COLORS[i], label=LABELS.get(s, s))
-        bx.barh(i, mean[k], xerr=err[k], color=plot.COLORS[i], capsize=2)
-        bx.text(min(mean[k] + err[k], 1.0) + 0.01, i, f"{mean[k]:.2f}", va="center", fontsize=8)
-    if baseline is not None:   # colours are named by the bar chart; only the baseline needs a label
-        ax.plot(sizes, baseline, "k:", lw=1.2)
-        ax.text(sizes[-1], baseline[-1] - 0.02, "logistic regr.\non pixels", ha="right", va="top",
-                fontsize=7)
-    if chance is not None:
-        ax.axhline(chance, color="0.6", lw=0.8)
-        ax.text(sizes[-1], chance, "chance", ha="right", va="bottom", fontsize=7, color="0.4")
-    ax.axvline(sizes[k], color="0.5", lw=0.8, ls="--")
-    ax.set(xscale="log", xlabel="labelled examples per class", ylabel="test accuracy", ylim=(0, 1),
-           xticks=sizes, xticklabels=[str(s) for s in sizes])
-    ax.minorticks_off()
+    stats = [_mean_err(sweep[s]) for s in names]
+    k = int(np.argmin(np.abs(np.asarray(sizes) - labels_per_class)))
+    art = _artists(fig)
+    if art is None:
+        ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
+        bars, labels = [], []
+        for i, s in enumerate(names):
+            mean, err = stats[i]
+            ax.plot(sizes, mean, marker="o", ms=3, color=plot.COLORS[i], label=LABELS.get(s, s))
+            bars.append(bx.barh(i, mean[k], xerr=err[k], color=plot.COLORS[i], capsize=2))
+            labels.append(bx.text(0, i, "", va="center", fontsize=8))
+        if baseline is not None:   # colours are named by the bar chart; only the baseline needs a label
+            ax.plot(sizes, baseline, "k:", lw=1.2)
+            ax.text(sizes[-1], baseline[-1] - 0.02, "logistic regr.\non pixels", ha="right",
+                    va="top", fontsize=7)
+        if chance is not None:
+            ax.axhline(chance, color="0.6", lw=0.8)
+            ax.text(sizes[-1], chance, "chance", ha="right", va="bottom", fontsize=7, color="0.4")
+        marker = ax.axvline(sizes[k], color="0.5", lw=0.8, ls="--")
+        ax.set(xscale="log", xlabel="labelled examples per class", ylabel="test accuracy",
+               ylim=(0, 1), xticks=sizes, xticklabels=[str(s) for s in sizes])
+        ax.minorticks_off()
+        bx.set(yticks=range(len(names)),
+               yticklabels=[LABELS.get(s, s).split(" (")[0] for s in names],
+               xlim=(0, 1.12), xlabel="test accuracy (± s.e. over seeds)")
+        bx.invert_yaxis()
+        bx.tick_params(axis="y", labelsize=8)
+        art = fig._dlbook_transfer_artists = {"bars": bars, "labels": labels, "marker": marker}
+    ax, bx = fig.axes[:2]
+    art["marker"].set_xdata([sizes[k], sizes[k]])
+    for i, (container, label) in enumerate(zip(art["bars"], art["labels"])):
+        m, e = float(stats[i][0][k]), float(stats[i][1][k])
+        container.patches[0].set_width(m)
+        _, caps, (segments,) = container.errorbar.lines
+        segments.set_segments([[(m - e, i), (m + e, i)]])
+        caps[0].set_data([m - e], [i])
+        caps[1].set_data([m + e], [i])
+        label.set_position((min(m + e, 1.0) + 0.01, i))
+        label.set_text(f"{m:.2f}")
     best = names[int(np.argmax([np.mean(sweep[s][k]) for s in names]))]
-    bx.set(yticks=range(len(names)), yticklabels=[LABELS.get(s, s).split(" (")[0] for s in names],
-           xlim=(0, 1.12), xlabel="test accuracy (± s.e. over seeds)",
-           title=f"{sizes[k]} per class: best = {LABELS.get(best, best).split(' (')[0]}")
-    bx.invert_yaxis()
-    bx.tick_params(axis="y", labelsize=8)
+    bx.set_title(f"{sizes[k]}/class, best: {best}", y=_TITLE_Y)
 
 
 def _filter_grid(W, n):
@@ -530,58 +562,97 @@ def _filter_grid(W, n):
 
 
 def draw_layer_explorer(fig, strategy, step, explorer, n_filters=8):
-    """Relative weight change per layer after `step` fine-tuning steps, and first-layer filters."""
-    ax, bx, cx = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.2, 1, 1]})
+    """Relative weight change per layer after `step` fine-tuning steps, and first-layer filters.
+
+    Meant for `interactive(..., clear=False)`: axes, curves, images and notes are built once;
+    later moves give them new data, limits and text (and show or hide the notes).
+    """
     data = explorer[strategy]
     steps = sorted(data["change"])
     t = min(steps, key=lambda s: abs(s - step))
     groups = list(data["change"][t])
-    for i, g in enumerate(groups):
-        curve = [np.mean(data["change"][s][g]) for s in steps]
-        ax.plot(steps, curve, color=plot.COLORS[i], label=g)
-        ax.plot([t], [np.mean(data["change"][t][g])], "o", color=plot.COLORS[i])
-    ax.axvline(t, color="0.5", lw=0.8, ls="--")
-    top = max(max(np.mean(data["change"][s][g]) for s in steps for g in groups), 1e-3)
-    ax.set(xlabel="fine-tuning step", ylabel="‖ΔW‖ / ‖W₀‖", ylim=(0, 1.1 * top),
-           title=LABELS[strategy].split(" (")[0])
-    ax.legend(fontsize=8, loc="upper left")
-    if t == 0:
+    art = _artists(fig)
+    if art is not None and art["groups"] != groups:   # another network: build afresh
+        fig.clear()
+        art = None
+    if art is None:
+        ax, bx, cx = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.2, 1, 1]})
+        curves, dots = [], []
+        for i, g in enumerate(groups):
+            curves.append(ax.plot([], [], color=plot.COLORS[i], label=g)[0])
+            dots.append(ax.plot([], [], "o", color=plot.COLORS[i])[0])
+        marker = ax.axvline(t, color="0.5", lw=0.8, ls="--")
+        ax.set(xlabel="fine-tuning step", ylabel="‖ΔW‖ / ‖W₀‖")
+        ax.legend(fontsize=8, loc="upper left")
         plot.message(ax, "step 0: nothing has moved yet")
+        message = ax.texts[-1]
+        note = ax.text(0, 0, "", ha="right", va="bottom", fontsize=8, color="0.3")
+        W0 = data["fc1"][0][:n_filters]
+        before = bx.imshow(_filter_grid(W0, n_filters), cmap="RdBu_r", vmin=-1, vmax=1)
+        bx.set_title("fc1 filters at step 0", fontsize=9, y=_TITLE_Y)
+        after = cx.imshow(_filter_grid(W0, n_filters), cmap="RdBu_r", vmin=-1, vmax=1)
+        cx.set_title(" ", fontsize=9)
+        for a in (bx, cx):
+            a.set_axis_off()
+        art = fig._dlbook_transfer_artists = {
+            "groups": groups, "curves": curves, "dots": dots, "marker": marker,
+            "message": message, "note": note, "before": before, "after": after}
+    ax, bx, cx = fig.axes[:3]
+    means = {g: np.array([np.mean(data["change"][s][g]) for s in steps]) for g in groups}
+    for g, curve, dot in zip(groups, art["curves"], art["dots"]):
+        curve.set_data(steps, means[g])
+        dot.set_data([t], [np.mean(data["change"][t][g])])
+    art["marker"].set_xdata([t, t])
+    top = max(max(float(means[g].max()) for g in groups), 1e-3)
+    ax.relim()                  # x limits as autoscale gives them (y limits are set below)
+    ax.autoscale_view(scaley=False)
+    ax.set_ylim(0, 1.1 * top)
+    ax.set_title(LABELS[strategy].split(" (")[0], y=_TITLE_Y)
+    art["message"].set_visible(t == 0)
     frozen = [g for g in groups if np.all(data["change"][t][g] == 0)]
-    if t > 0 and frozen:
-        ax.text(t, 0.02 * top, ", ".join(frozen) + " frozen: no change", ha="right", va="bottom",
-                fontsize=8, color="0.3")
-    W0, Wt = data["fc1"][0][:n_filters], data["fc1"][t][:n_filters]
-    bx.imshow(_filter_grid(W0, n_filters), cmap="RdBu_r", vmin=-1, vmax=1)
-    bx.set_title("fc1 filters at step 0", fontsize=9)
-    cx.imshow(_filter_grid(Wt, n_filters), cmap="RdBu_r", vmin=-1, vmax=1)
-    cx.set_title(f"fc1 filters at step {t}", fontsize=9)
-    for a in (bx, cx):
-        a.set_axis_off()
+    art["note"].set_visible(bool(t > 0 and frozen))
+    art["note"].set_position((t, 0.02 * top))
+    art["note"].set_text(", ".join(frozen) + " frozen: no change" if t > 0 and frozen else "")
+    art["before"].set_data(_filter_grid(data["fc1"][0][:n_filters], n_filters))
+    art["after"].set_data(_filter_grid(data["fc1"][t][:n_filters], n_filters))
+    cx.set_title(f"fc1 filters at step {t}", fontsize=9, y=_TITLE_Y)
+
 
 
 def draw_discriminative(fig, decay, disc, sizes):
-    """Test accuracy vs labels per class for each layer-wise decay; the chosen one highlighted."""
-    ax, bx = fig.subplots(1, 2)
+    """Test accuracy vs labels per class for each layer-wise decay; the chosen one highlighted.
+
+    Meant for `interactive(..., clear=False)`: every curve is built once; later moves restyle
+    them (highlight, grey), move the marker line and change the title.
+    """
     decays = sorted(disc)
-    for d in decays:
-        mean, _ = _mean_err(disc[d])
+    art = _artists(fig)
+    if art is None:
+        ax, bx = fig.subplots(1, 2)
+        curves = [ax.plot(sizes, _mean_err(disc[d])[0], ms=3)[0] for d in decays]
+        ax.set(xscale="log", xlabel="labelled examples per class", ylabel="test accuracy",
+               ylim=(0, 1), xticks=sizes, xticklabels=[str(s) for s in sizes])
+        ax.minorticks_off()
+        for j, k in enumerate(sizes):
+            curve = [np.mean(disc[d][j]) for d in decays]
+            bx.plot(range(len(decays)), curve, marker=".", color=plot.COLORS[j % len(plot.COLORS)],
+                    label=f"{k}/class")
+        marker = bx.axvline(0, color="0.5", ls="--", lw=0.8)
+        bx.set(xticks=range(len(decays)), xticklabels=[f"{d:g}" for d in decays], ylim=(0, 1),
+               xlabel="decay (body lr = head lr × decay^depth)", ylabel="test accuracy")
+        bx.legend(fontsize=7, ncol=2, loc="lower center")
+        art = fig._dlbook_transfer_artists = {"curves": curves, "marker": marker}
+    ax, bx = fig.axes[:2]
+    for d, line in zip(decays, art["curves"]):
         chosen = np.isclose(d, decay)
-        ax.plot(sizes, mean, color=plot.COLORS[1] if chosen else "0.75", lw=2.4 if chosen else 1,
-                marker="o" if chosen else None, ms=3, zorder=3 if chosen else 1)
-    ax.set(xscale="log", xlabel="labelled examples per class", ylabel="test accuracy", ylim=(0, 1),
-           title={0: "decay 0 = feature extraction", 1: "decay 1 = full fine-tuning"}.get(
-               decay, f"decay {decay:g}") + " (grey: others)", xticks=sizes,
-           xticklabels=[str(s) for s in sizes])
-    ax.minorticks_off()
-    for j, k in enumerate(sizes):
-        curve = [np.mean(disc[d][j]) for d in decays]
-        bx.plot(range(len(decays)), curve, marker=".", color=plot.COLORS[j % len(plot.COLORS)],
-                label=f"{k}/class")
-    bx.axvline(decays.index(min(decays, key=lambda d: abs(d - decay))), color="0.5", ls="--", lw=0.8)
-    bx.set(xticks=range(len(decays)), xticklabels=[f"{d:g}" for d in decays], ylim=(0, 1),
-           xlabel="decay (body lr = head lr × decay^depth)", ylabel="test accuracy")
-    bx.legend(fontsize=7, ncol=2, loc="lower center")
+        line.set_color(plot.COLORS[1] if chosen else "0.75")
+        line.set_linewidth(2.4 if chosen else 1)
+        line.set_marker("o" if chosen else "None")
+        line.set_zorder(3 if chosen else 1)
+    x = decays.index(min(decays, key=lambda d: abs(d - decay)))
+    art["marker"].set_xdata([x, x])
+    ax.set_title({0: "decay 0 = feature extraction", 1: "decay 1 = full fine-tuning"}.get(
+        decay, f"decay {decay:g}") + " (grey: others)", y=_TITLE_Y)
 
 
 def plot_examples(rows, titles, side=12, n=8):

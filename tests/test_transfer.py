@@ -1,4 +1,6 @@
 """Tests for dlbook.transfer: freezing, layer-wise learning rates, stacked training, probes."""
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -430,3 +432,53 @@ def test_draw_functions_handle_every_static_value():
         fig = Figure()
         tl.draw_discriminative(fig, d, disc, sizes)
         assert fig.axes[0].lines
+
+
+def test_figures_redraw_in_place_at_every_static_value():
+    """clear=False (as in the chapter): every static frame of each figure draws into the same
+    axes, whatever frame came before, and matches a figure drawn from scratch."""
+    from functools import partial
+
+    from dlbook import widgets
+    ex = _explorer_fixture()
+    ks = [1, 2, 5, 10, 20, 50]
+    rng = np.random.default_rng(0)
+    sweep = {s: rng.random((len(ks), 3)) for s in tl.STRATEGIES}
+    disc = {d: rng.random((len(ks), 3)) for d in [0.0, 0.03, 0.1, 0.3, 1.0]}
+    figures = [
+        (partial(tl.draw_size_sweep, sweep=sweep, sizes=ks, baseline=rng.random(len(ks)),
+                 chance=0.2),
+         dict(labels_per_class=widgets.IntSlider(1, 50, value=5, static=ks)), 2),
+        (partial(tl.draw_layer_explorer, explorer=ex, n_filters=4),
+         dict(strategy=widgets.Dropdown(list(tl.STRATEGIES), value="full"),
+              step=widgets.IntSlider(0, 20, value=20, step=10, static=[0, 10, 20])), 3),
+        (partial(tl.draw_discriminative, disc=disc, sizes=ks),
+         dict(decay=widgets.Dropdown(sorted(disc), value=0.3)), 2),
+    ]
+    for draw, controls, n_axes in figures:
+        live = widgets.interactive(draw, clear=False, figsize=(6, 2.5), dpi=40, **controls)
+        fresh = widgets.interactive(draw, clear=True, figsize=(6, 2.5), dpi=40, **controls)
+        names = list(controls)
+        for values in itertools.product(*(controls[n].static for n in names)):
+            kw = dict(zip(names, values))
+            png = live.render(**kw)
+            assert png[:8] == b"\x89PNG\r\n\x1a\n"
+            assert len(live.figure.axes) == n_axes
+            assert png == fresh.render(**kw), f"{draw.func.__name__} differs at {kw}"
+        live.render(**{n: controls[n].value for n in names})   # back to the default after all
+        assert len(live.figure.axes) == n_axes
+
+
+def test_layer_explorer_notes_follow_the_step():
+    from matplotlib.figure import Figure
+    ex = _explorer_fixture()
+    fig = Figure()
+    tl.draw_layer_explorer(fig, "features", 0, ex, n_filters=4)
+    texts = {t.get_text(): t for t in fig.axes[0].texts}
+    assert texts["step 0: nothing has moved yet"].get_visible()
+    tl.draw_layer_explorer(fig, "features", 20, ex, n_filters=4)
+    shown = [t.get_text() for t in fig.axes[0].texts if t.get_visible() and t.get_text()]
+    assert shown == ["fc1, fc2 frozen: no change"]
+    tl.draw_layer_explorer(fig, "full", 20, ex, n_filters=4)
+    assert not [t.get_text() for t in fig.axes[0].texts if t.get_visible() and t.get_text()]
+    assert fig.axes[2].get_title() == "fc1 filters at step 20"
