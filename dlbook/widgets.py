@@ -205,26 +205,27 @@ class Interactive:
             self.figure = Figure(figsize=figsize, dpi=dpi)
         self._canvas = FigureCanvasAgg(self.figure)
         self._positions = None
+        self._stale = False    # True after an error message replaced the figure's own axes
         self._widget = None
         self._cache, self.cache_size = {}, 256   # PNG bytes by control values (~10-40 KB each)
         self._order = next(_COUNTER)
         _CREATED.add(self)
 
     # -- rendering -------------------------------------------------------------------------
-    def render(self, **values):
-        """Redraw the persistent figure with `values` (others unchanged); return PNG bytes."""
+    def _set(self, values):
         unknown = set(values) - set(self.params)
         if unknown:
             raise ValueError(f"unknown param(s) {sorted(unknown)}; known: {sorted(self.params)}")
         self.values.update(values)
+
+    def render(self, **values):
+        """Redraw the persistent figure with `values` (others unchanged); return PNG bytes."""
+        self._set(values)
         return self._draw_png()
 
     def cached_render(self, **values):
         """`render`, but a position seen before returns its stored frame at once (live moves)."""
-        unknown = set(values) - set(self.params)
-        if unknown:
-            raise ValueError(f"unknown param(s) {sorted(unknown)}; known: {sorted(self.params)}")
-        self.values.update(values)
+        self._set(values)
         key = tuple(repr(self.values[n]) for n in self.params)
         if key not in self._cache:
             while self._cache and len(self._cache) >= self.cache_size:
@@ -235,8 +236,9 @@ class Interactive:
     def _draw_png(self):
         fig = self.figure
         with plot.style():
-            if self.clear:
+            if self.clear or self._stale:
                 fig.clear()
+                self._stale = False
             self.draw(fig, **self.values)
             self._layout()
             self._canvas.draw()
@@ -283,7 +285,7 @@ class Interactive:
                     image.value = self.cached_render(**{n: c.value for n, c in controls.items()})
                 except Exception as exc:  # keep the control alive; show what went wrong
                     self.figure.clear()
-                    self._positions = None
+                    self._positions, self._stale = None, True
                     ax = self.figure.subplots()
                     ax.set_axis_off()
                     plot.message(ax, f"{type(exc).__name__}: {exc}")

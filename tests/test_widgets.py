@@ -158,3 +158,19 @@ def test_live_moves_reuse_frames_of_positions_seen_before():
     fig.cached_render(a=0.5)                                          # evicts the oldest frame
     assert len(fig._cache) == 2
     assert fig.render(a=1.0) and len(calls) == 5                      # render() always draws
+
+
+def test_a_persistent_figure_recovers_after_an_error():
+    def draw(fig, x=1.0):
+        if x > 1.5:
+            raise ValueError("x too large to draw")
+        if not fig.axes:
+            fig.subplots().plot([0, 1], [0, x])
+        fig.axes[0].lines[0].set_ydata([0, x])    # fails if the axes are the error message's
+
+    fig = widgets.interactive(draw, clear=False, x=widgets.FloatSlider(0, 2, value=1.0))
+    slider, image = fig.widget.children[0].children[0], fig.widget.children[1]
+    slider.value = 2.0
+    assert fig._stale
+    slider.value = 0.5
+    assert not fig._stale and len(fig.figure.axes[0].lines) == 1
