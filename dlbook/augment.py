@@ -8,10 +8,7 @@ import math
 import numpy as np
 
 from dlbook.checks import check_real
-
-
-def _rng(rng):
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+from dlbook.util import as_generator
 
 
 def _check_image(img, name="img"):
@@ -110,7 +107,7 @@ def random_resized_crop(img, scale, rng=None):
     scale = check_real("scale", scale, 0.0, 1.0)
     if scale <= 0:
         raise ValueError(f"scale must be > 0, got {scale!r}")
-    rng = _rng(rng)
+    rng = as_generator(rng)
     H, W = img.shape[:2]
     h, w = max(1, round(H * math.sqrt(scale))), max(1, round(W * math.sqrt(scale)))
     top, left = int(rng.integers(0, H - h + 1)), int(rng.integers(0, W - w + 1))
@@ -157,7 +154,7 @@ def adjust_saturation(img, factor):
 def color_jitter(img, strength, rng=None):
     """Brightness, contrast, saturation (RGB only) each multiplied by a factor in [1-strength, 1+strength]."""
     strength = check_real("strength", strength, 0.0, 1.0)
-    rng = _rng(rng)
+    rng = as_generator(rng)
     b, c, s = rng.uniform(1 - strength, 1 + strength, size=3)
     out = adjust_contrast(adjust_brightness(img, b), c)
     return adjust_saturation(out, s) if out.ndim == 3 else out   # grey images have no saturation
@@ -171,7 +168,7 @@ def box_for_area(H, W, area, rng=None):
     so the box actually pasted can be smaller than asked.
     """
     area = check_real("area", area, 0.0, 1.0)
-    rng = _rng(rng)
+    rng = as_generator(rng)
     h, w = round(H * math.sqrt(area)), round(W * math.sqrt(area))
     cy, cx = int(rng.integers(0, H)), int(rng.integers(0, W))
     top, bottom = np.clip([cy - h // 2, cy - h // 2 + h], 0, H)
@@ -240,7 +237,7 @@ def augment(img, name, strength, rng=None):
     crop: keeps an area of 1 - 0.75·strength; colour: jitter ±strength; cutout: erases 0.5·strength.
     """
     strength = check_real("strength", strength, 0.0, 1.0)
-    rng = _rng(rng)
+    rng = as_generator(rng)
     if name == "flip":
         return hflip(img) if rng.uniform() < strength else _check_image(img).copy()
     if name == "rotation":
@@ -279,7 +276,7 @@ def _check_count(name, n):
 
 def synonym_replace(words, n, rng=None, table=None):
     """Replace up to n distinct words that have an entry in `table` by a random synonym."""
-    words, n, rng = _check_words(words), _check_count("n", n), _rng(rng)
+    words, n, rng = _check_words(words), _check_count("n", n), as_generator(rng)
     table = SYNONYMS if table is None else table
     candidates = [i for i, w in enumerate(words) if w.lower() in table]
     for i in rng.permutation(candidates)[:n]:
@@ -290,7 +287,7 @@ def synonym_replace(words, n, rng=None, table=None):
 
 def random_deletion(words, p, rng=None):
     """Drop each word with probability p; keep one random word if all would go."""
-    words, rng = _check_words(words), _rng(rng)
+    words, rng = _check_words(words), as_generator(rng)
     p = check_real("p", p, 0.0, 1.0)
     if not words:
         return []
@@ -302,7 +299,7 @@ def random_deletion(words, p, rng=None):
 
 def random_swap(words, n, rng=None):
     """Swap the words at two random positions, n times."""
-    words, n, rng = _check_words(words), _check_count("n", n), _rng(rng)
+    words, n, rng = _check_words(words), _check_count("n", n), as_generator(rng)
     if len(words) < 2:
         return words
     for _ in range(n):
@@ -313,7 +310,7 @@ def random_swap(words, n, rng=None):
 
 def random_insertion(words, n, rng=None, table=None):
     """Insert a synonym of a random table word at a random position, n times."""
-    words, n, rng = _check_words(words), _check_count("n", n), _rng(rng)
+    words, n, rng = _check_words(words), _check_count("n", n), as_generator(rng)
     table = SYNONYMS if table is None else table
     for _ in range(n):
         candidates = [w for w in words if w.lower() in table]

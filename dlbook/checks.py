@@ -14,12 +14,13 @@ def check_int(name, value, lo=None, hi=None):
     return int(value)
 
 
-def check_real(name, value, lo=-math.inf, hi=math.inf):
-    """A finite real number (not a bool) in [lo, hi]; returns it as a float."""
+def check_real(name, value, lo=-math.inf, hi=math.inf, lo_open=False, hi_open=False):
+    """A finite real number (not a bool) in [lo, hi] (or open at either end); returns a float."""
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must lie in [{lo}, {hi}], got {value!r}")
+    if value < lo or value > hi or (lo_open and value == lo) or (hi_open and value == hi):
+        left, right = "(" if lo_open else "[", ")" if hi_open else "]"
+        raise ValueError(f"{name} must lie in {left}{lo}, {hi}{right}, got {value!r}")
     return float(value)
 
 

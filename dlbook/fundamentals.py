@@ -14,13 +14,10 @@ from numpy.polynomial import legendre
 
 from dlbook import plot
 from dlbook.checks import check_int, check_real, finite_array
+from dlbook.util import as_generator
 
 
 # -- input checks ----------------------------------------------------------------------------
-def _rng(rng):
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-
-
 def _check_Xy(X, y):
     X, y = finite_array("X", X, 2), finite_array("y", y, 1)
     if X.shape[0] != y.shape[0]:
@@ -46,7 +43,7 @@ def true_function(x):
 
 def sample_data(n, noise, rng=None):
     """n points x ~ U(-1, 1), y = f(x) + noise·ε with ε ~ N(0, 1). Returns (x, y)."""
-    n, noise, rng = check_int("n", n, 1), check_real("noise", noise, 0.0), _rng(rng)
+    n, noise, rng = check_int("n", n, 1), check_real("noise", noise, 0.0), as_generator(rng)
     x = rng.uniform(-1, 1, n)
     return x, true_function(x) + noise * rng.standard_normal(n)
 
@@ -151,7 +148,7 @@ def train_val_test_split(n, val=0.2, test=0.2, rng=None):
     if val + test >= 1:
         raise ValueError(f"val + test must be < 1, got val={val}, test={test}")
     n_val, n_test = int(n * val), int(n * test)
-    perm = _rng(rng).permutation(n)
+    perm = as_generator(rng).permutation(n)
     return perm[n_val + n_test:], perm[:n_val], perm[n_val:n_val + n_test]
 
 
@@ -160,7 +157,7 @@ def kfold_indices(n, k=5, shuffle=False, rng=None):
     n, k = check_int("n", n, 1), check_int("k", k, 2)
     if k > n:
         raise ValueError(f"k must be <= n ({n}), got {k}")
-    order = _rng(rng).permutation(n) if shuffle else np.arange(n)
+    order = as_generator(rng).permutation(n) if shuffle else np.arange(n)
     sizes = np.full(k, n // k) + (np.arange(k) < n % k)     # fold sizes, sum = n
     stops = np.cumsum(sizes)
     folds = []
@@ -347,7 +344,7 @@ def staged_predict_boosting(model, X):
 def bootstrap_indices(n, n_models, rng=None):
     """(n_models, n) row indices drawn with replacement: one bootstrap sample per model."""
     n, n_models = check_int("n", n, 1), check_int("n_models", n_models, 1)
-    return _rng(rng).integers(0, n, (n_models, n))
+    return as_generator(rng).integers(0, n, (n_models, n))
 
 
 def fit_full_tree_1d(x, y):

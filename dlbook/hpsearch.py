@@ -9,7 +9,9 @@ from numbers import Real
 import numpy as np
 
 from dlbook import plot
-from dlbook.optim import one_blas_thread
+from dlbook.checks import check_int
+from dlbook.optim import group_softmax
+from dlbook.util import one_blas_thread
 
 
 def _check_bounds(bounds):
@@ -18,21 +20,6 @@ def _check_bounds(bounds):
             or np.any(bounds[:, 0] >= bounds[:, 1]):
         raise ValueError(f"bounds must be [(low, high), ...] with low < high, got {bounds.tolist()}")
     return bounds
-
-
-def _check_trials(n_trials):
-    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
-        raise ValueError(f"n_trials must be a positive int, got {n_trials!r}")
-    return int(n_trials)
-
-
-def _softmax_(Z, C):
-    """Softmax over consecutive groups of C columns of Z (N, K·C), in place, NaN-tolerant."""
-    Z3 = Z.reshape(len(Z), -1, C)
-    Z3 -= Z3.max(axis=-1, keepdims=True)
-    np.exp(Z3, out=Z3)
-    Z3 /= Z3.sum(axis=-1, keepdims=True)
-    return Z
 
 
 # -- the objective: validation loss of softmax regression on digits ---------------------------
@@ -65,7 +52,7 @@ class DigitsObjective:
         Y = np.tile(self.Y, K)                                                  # (N, K·C)
         with np.errstate(all="ignore"), one_blas_thread():
             for _ in range(self.num_steps):
-                P = _softmax_(self.X @ W + b, self.C) - Y                        # P − Y, (N, K·C)
+                P = group_softmax(self.X @ W + b, self.C) - Y                        # P − Y, (N, K·C)
                 W -= lr_col * (self.X.T @ P / N + wd_col * W)                  # dW = Xᵀ(P−Y)/N + wd·W
                 b -= lr_col * P.mean(axis=0)
             Z = (self.X_val @ W + b).reshape(len(self.y_val), K, self.C)
@@ -79,7 +66,7 @@ class DigitsObjective:
 # -- grid and random search -----------------------------------------------------------------
 def grid_points(bounds, n_trials):
     """⌊√n⌋ evenly spaced values per axis (2-D), all combinations: the classic grid."""
-    bounds, n = _check_bounds(bounds), _check_trials(n_trials)
+    bounds, n = _check_bounds(bounds), check_int("n_trials", n_trials, 1)
     k = max(1, int(round(n ** (1 / len(bounds)))))
     axes = [np.linspace(lo, hi, k) for lo, hi in bounds]
     return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(bounds))
@@ -88,7 +75,7 @@ def grid_points(bounds, n_trials):
 def shifted_grid_points(bounds, n_trials, rng=0):
     """The same grid moved by a random fraction of a cell along each axis: averaging over such
     shifts removes the luck of where a fixed grid happens to fall."""
-    bounds, n = _check_bounds(bounds), _check_trials(n_trials)
+    bounds, n = _check_bounds(bounds), check_int("n_trials", n_trials, 1)
     k = max(1, int(round(n ** (1 / len(bounds)))))
     u = np.random.default_rng(rng).random(len(bounds))
     axes = [lo + (np.arange(k) + u[i]) * (hi - lo) / k for i, (lo, hi) in enumerate(bounds)]
@@ -97,7 +84,7 @@ def shifted_grid_points(bounds, n_trials, rng=0):
 
 def random_points(bounds, n_trials, rng=0):
     """n points drawn uniformly in the box (uniform in log lr = log-uniform lr)."""
-    bounds, n = _check_bounds(bounds), _check_trials(n_trials)
+    bounds, n = _check_bounds(bounds), check_int("n_trials", n_trials, 1)
     rng = np.random.default_rng(rng)
     return bounds[:, 0] + rng.random((n, len(bounds))) * (bounds[:, 1] - bounds[:, 0])
 
@@ -162,7 +149,7 @@ class BayesOpt:
 
     def __init__(self, bounds, n_init=4, n_candidates=2000, noise=1e-4, rng=0):
         self.bounds = _check_bounds(bounds)
-        self.n_init = _check_trials(n_init)
+        self.n_init = check_int("n_init", n_init, 1)
         self.rng = np.random.default_rng(rng)
         self.n_candidates, self.noise = int(n_candidates), float(noise)
         self.X, self.y = [], []
@@ -187,7 +174,7 @@ class BayesOpt:
 
 def bayes_search(objective, bounds, n_trials, n_init=4, rng=0):
     """Run BayesOpt for n_trials on objective(*point); return (points (n, D), values (n,))."""
-    n = _check_trials(n_trials)
+    n = check_int("n_trials", n_trials, 1)
     opt = BayesOpt(bounds, n_init=n_init, rng=rng)
     for _ in range(n):
         p = opt.ask()
@@ -198,7 +185,7 @@ def bayes_search(objective, bounds, n_trials, n_init=4, rng=0):
 def bayes_search_many(objective, bounds, n_trials, seeds, n_init=4):
     """Independent BayesOpt runs (one per seed) in lockstep: each round evaluates all runs' next
     points in one vectorised objective call. Returns values (len(seeds), n_trials)."""
-    n = _check_trials(n_trials)
+    n = check_int("n_trials", n_trials, 1)
     opts = [BayesOpt(bounds, n_init=n_init, rng=s) for s in seeds]
     for _ in range(n):
         P = np.array([o.ask() for o in opts])

@@ -10,10 +10,7 @@ import numpy as np
 
 from dlbook import activations, plot
 from dlbook.checks import check_int, check_positive, check_real
-
-
-def _rng(rng):
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+from dlbook.util import as_generator
 
 
 def _check_shape(shape):
@@ -105,13 +102,13 @@ def constant(shape, value):
 def normal(shape, std=0.01, rng=None):
     """N(0, std²): the classic "small random numbers"."""
     check_positive("std", std)
-    return _rng(rng).normal(0.0, std, size=_check_shape(shape))
+    return as_generator(rng).normal(0.0, std, size=_check_shape(shape))
 
 
 def uniform(shape, bound, rng=None):
     """U(-bound, bound)."""
     check_positive("bound", bound)
-    return _rng(rng).uniform(-bound, bound, size=_check_shape(shape))
+    return as_generator(rng).uniform(-bound, bound, size=_check_shape(shape))
 
 
 def xavier_uniform(shape, gain=1.0, rng=None):
@@ -231,7 +228,7 @@ def apply_init(net, scheme, rng=None, bias=0.0):
     `scheme` is a name from SCHEMES or a callable `f(shape, rng) -> array`.
     """
     import torch
-    rng = _rng(rng)
+    rng = as_generator(rng)
     sample = scheme if callable(scheme) else (lambda shape, r: initialize(shape, scheme, r))
     linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
     if not linears:

@@ -9,25 +9,16 @@ Also here: 2-D loss surfaces and optimizer trajectories on them, the gradient of
 regression (per example, for measuring mini-batch gradient noise) and the chapter's figures.
 """
 import math
-from contextlib import contextmanager
 from functools import lru_cache
-from numbers import Real
 
 import numpy as np
 
 from dlbook import activations, plot
+from dlbook.checks import check_real
+from dlbook.util import one_blas_thread
 
 
 # -- argument checks ----------------------------------------------------------------------------
-def _check_number(name, value, low=0.0, high=math.inf, low_open=False, high_open=False):
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if value < low or (low_open and value == low) or value > high or (high_open and value == high):
-        lo, hi = ("(" if low_open else "["), (")" if high_open else "]")
-        raise ValueError(f"{name} must lie in {lo}{low}, {high}{hi}, got {value!r}")
-    return float(value)
-
-
 def _check_params(params):
     params = list(params)
     if not params:
@@ -38,25 +29,12 @@ def _check_params(params):
     return params
 
 
-@contextmanager
-def one_blas_thread():
-    """Run BLAS on one thread inside the block (via threadpoolctl, if installed): the chapter's
-    small matrix products are faster without threads, especially on a busy machine."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 class Optimizer:
     """Base class: `step(grads)` applies `_update(p, g, state)` to every parameter in place."""
 
     def __init__(self, params, lr):
         self.params = _check_params(params)
-        self.lr = _check_number("lr", lr)
+        self.lr = check_real("lr", lr, 0.0)
         self.state = [{} for _ in self.params]  # one dict per parameter, like torch's opt.state
 
     def step(self, grads):
@@ -79,9 +57,9 @@ class SGD(Optimizer):
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False):
         super().__init__(params, lr)
-        self.momentum = _check_number("momentum", momentum)
-        self.dampening = _check_number("dampening", dampening)
-        self.weight_decay = _check_number("weight_decay", weight_decay)
+        self.momentum = check_real("momentum", momentum, 0.0)
+        self.dampening = check_real("dampening", dampening, 0.0)
+        self.weight_decay = check_real("weight_decay", weight_decay, 0.0)
         if nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("nesterov requires momentum > 0 and dampening = 0")
         self.nesterov = bool(nesterov)
@@ -105,11 +83,10 @@ class Adagrad(Optimizer):
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, eps=1e-10):
         super().__init__(params, lr)
-        self.lr_decay = _check_number("lr_decay", lr_decay)
-        self.weight_decay = _check_number("weight_decay", weight_decay)
-        self.initial_accumulator_value = _check_number("initial_accumulator_value",
-                                                       initial_accumulator_value)
-        self.eps = _check_number("eps", eps)
+        self.lr_decay = check_real("lr_decay", lr_decay, 0.0)
+        self.weight_decay = check_real("weight_decay", weight_decay, 0.0)
+        self.initial_accumulator_value = check_real("initial_accumulator_value", initial_accumulator_value, 0.0)
+        self.eps = check_real("eps", eps, 0.0)
 
     def _update(self, p, g, state):
         if not state:
@@ -129,10 +106,10 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
                  centered=False):
         super().__init__(params, lr)
-        self.alpha = _check_number("alpha", alpha, 0.0, 1.0)
-        self.eps = _check_number("eps", eps)
-        self.weight_decay = _check_number("weight_decay", weight_decay)
-        self.momentum = _check_number("momentum", momentum)
+        self.alpha = check_real("alpha", alpha, 0.0, 1.0)
+        self.eps = check_real("eps", eps, 0.0)
+        self.weight_decay = check_real("weight_decay", weight_decay, 0.0)
+        self.momentum = check_real("momentum", momentum, 0.0)
         self.centered = bool(centered)
 
     def _update(self, p, g, state):
@@ -165,10 +142,10 @@ class Adam(Optimizer):
         super().__init__(params, lr)
         if len(betas) != 2:
             raise ValueError(f"betas must be a pair, got {betas!r}")
-        self.beta1 = _check_number("betas[0]", betas[0], 0.0, 1.0, high_open=True)
-        self.beta2 = _check_number("betas[1]", betas[1], 0.0, 1.0, high_open=True)
-        self.eps = _check_number("eps", eps)
-        self.weight_decay = _check_number("weight_decay", weight_decay)
+        self.beta1 = check_real("betas[0]", betas[0], 0.0, 1.0, hi_open=True)
+        self.beta2 = check_real("betas[1]", betas[1], 0.0, 1.0, hi_open=True)
+        self.eps = check_real("eps", eps, 0.0)
+        self.weight_decay = check_real("weight_decay", weight_decay, 0.0)
         self.amsgrad = bool(amsgrad)
 
     def _update(self, p, g, state):
@@ -219,7 +196,7 @@ def make(name, params, lr, momentum=0.0, weight_decay=0.0):
     if name == "rmsprop":
         return RMSprop(params, lr, momentum=momentum, weight_decay=weight_decay)
     if name in ("adam", "adamw"):
-        beta1 = _check_number("momentum", momentum, 0.0, 1.0, high_open=True)
+        beta1 = check_real("momentum", momentum, 0.0, 1.0, hi_open=True)
         return OPTIMIZERS[name](params, lr, betas=(beta1, 0.999), weight_decay=weight_decay)
     raise ValueError(f"name must be one of sgd, momentum, nesterov, adagrad, rmsprop, adam, "
                      f"adamw; got {name!r}")
@@ -237,8 +214,8 @@ class Surface:
 
 def quadratic(lam1=1.0, lam2=20.0):
     """f = ½(λ₁x² + λ₂y²): condition number κ = λ₂/λ₁ makes a long, narrow valley."""
-    _check_number("lam1", lam1, low_open=True)
-    _check_number("lam2", lam2, low_open=True)
+    check_real("lam1", lam1, 0.0, lo_open=True)
+    check_real("lam2", lam2, 0.0, lo_open=True)
     return Surface(f"quadratic (κ = {lam2 / lam1:g})",
                    lambda x, y: 0.5 * (lam1 * x ** 2 + lam2 * y ** 2),
                    lambda x, y: np.array([lam1 * x, lam2 * y]),
@@ -355,8 +332,8 @@ def draw_trajectory(fig, lr=0.05, momentum=0.0, optimizer="sgd", surface="quadra
 # -- momentum on a quadratic: the theory (Polyak's heavy ball) ----------------------------------
 def quadratic_rates(lam_min, lam_max):
     """Optimal (lr, rate) of GD and of heavy-ball momentum (lr, β, rate) on a quadratic."""
-    _check_number("lam_min", lam_min, low_open=True)
-    _check_number("lam_max", lam_max, low_open=True)
+    check_real("lam_min", lam_min, 0.0, lo_open=True)
+    check_real("lam_max", lam_max, 0.0, lo_open=True)
     kappa = lam_max / lam_min
     gd_lr, gd_rate = 2 / (lam_min + lam_max), (kappa - 1) / (kappa + 1)
     sk = math.sqrt(kappa)
@@ -497,7 +474,7 @@ def draw_gradient_noise(fig, batch_size=32, noise=None):
 
 
 # -- choosing a batch size: steps to a target loss -----------------------------------------------
-def _group_softmax(Z, C):
+def group_softmax(Z, C):
     """Softmax over consecutive groups of C columns of Z (N, K·C); NaN-tolerant (diverged runs)."""
     Z3 = Z.reshape(len(Z), -1, C)
     Z3 = np.exp(Z3 - Z3.max(axis=-1, keepdims=True))
@@ -532,12 +509,12 @@ def steps_to_target(X, y, batch_size, lrs, target, max_steps=2000, num_classes=1
                 order, pos = rng.permutation(N), 0
             idx = order[pos:pos + batch_size]
             pos += batch_size
-            P = _group_softmax(X[idx] @ W + b, C) - Y[idx]        # (B, K·C)
+            P = group_softmax(X[idx] @ W + b, C) - Y[idx]        # (B, K·C)
             W -= lr_col * (X[idx].T @ P) / batch_size
             b -= lr_col * P.mean(axis=0)
             if step % eval_every:
                 continue
-            P_all = _group_softmax(X @ W + b, C).reshape(N, K, C)
+            P_all = group_softmax(X @ W + b, C).reshape(N, K, C)
             loss = -np.log(P_all[np.arange(N), :, y]).mean(axis=0)  # (K,) full training loss
             if np.any(loss <= target):
                 return step, float(lrs[np.argmax(np.where(np.isfinite(loss), -loss, -np.inf))])

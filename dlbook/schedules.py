@@ -4,26 +4,11 @@ Each function takes `t` (an int or an int array of scheduler steps, t = 0 before
 `scheduler.step()`) and returns the learning rate the optimizer uses at that step, like
 `scheduler.get_last_lr()[0]` after t calls to `scheduler.step()`.
 """
-import math
-from numbers import Real
 
 import numpy as np
 
 from dlbook import plot
-
-
-def _check(name, value, low=0.0, high=math.inf, low_open=False):
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if value < low or (low_open and value == low) or value > high:
-        raise ValueError(f"{name} must lie in {'(' if low_open else '['}{low}, {high}], got {value!r}")
-    return float(value)
-
-
-def _check_int(name, value, low=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
+from dlbook.checks import check_int, check_real
 
 
 def _steps(t):
@@ -36,36 +21,36 @@ def _steps(t):
 def step_lr(t, lr, step_size, gamma=0.1):
     """StepLR: lr · γ^⌊t / step_size⌋ (multiply by γ every `step_size` steps)."""
     t = _steps(t)
-    _check("lr", lr)
-    step_size = _check_int("step_size", step_size)
-    gamma = _check("gamma", gamma, low_open=True)
+    check_real("lr", lr, 0.0)
+    step_size = check_int("step_size", step_size, 1)
+    gamma = check_real("gamma", gamma, 0.0, lo_open=True)
     return lr * gamma ** (t // step_size)
 
 
 def exponential_lr(t, lr, gamma):
     """ExponentialLR: lr · γᵗ, the same as the notes' lr₀ · e^(−kt) with γ = e^(−k)."""
     t = _steps(t)
-    _check("lr", lr)
-    gamma = _check("gamma", gamma, low_open=True)
+    check_real("lr", lr, 0.0)
+    gamma = check_real("gamma", gamma, 0.0, lo_open=True)
     return lr * gamma ** t
 
 
 def cosine_lr(t, lr, T_max, eta_min=0.0):
     """CosineAnnealingLR: η_min + (lr − η_min)(1 + cos(π t / T_max)) / 2 (periodic beyond T_max)."""
     t = _steps(t)
-    _check("lr", lr)
-    T_max = _check_int("T_max", T_max)
-    eta_min = _check("eta_min", eta_min)
+    check_real("lr", lr, 0.0)
+    T_max = check_int("T_max", T_max, 1)
+    eta_min = check_real("eta_min", eta_min, 0.0)
     return eta_min + (lr - eta_min) * (1 + np.cos(np.pi * t / T_max)) / 2
 
 
 def linear_lr(t, lr, start_factor=1 / 3, end_factor=1.0, total_iters=5):
     """LinearLR (linear warm-up when start_factor < end_factor): factor moves linearly, then stays."""
     t = _steps(t)
-    _check("lr", lr)
-    start_factor = _check("start_factor", start_factor, 0.0, 1.0, low_open=True)
-    end_factor = _check("end_factor", end_factor, 0.0, 1.0)
-    total_iters = _check_int("total_iters", total_iters)
+    check_real("lr", lr, 0.0)
+    start_factor = check_real("start_factor", start_factor, 0.0, 1.0, lo_open=True)
+    end_factor = check_real("end_factor", end_factor, 0.0, 1.0)
+    total_iters = check_int("total_iters", total_iters, 1)
     return lr * (start_factor + (end_factor - start_factor) * np.minimum(t, total_iters) / total_iters)
 
 
@@ -76,8 +61,8 @@ def warmup_cosine_lr(t, lr, warmup_steps, total_steps, start_factor=1e-3, eta_mi
     CosineAnnealingLR(T_max = total_steps − warmup_steps, eta_min)], milestones=[warmup_steps]).
     """
     t = _steps(t)
-    warmup_steps = _check_int("warmup_steps", warmup_steps)
-    total_steps = _check_int("total_steps", total_steps, warmup_steps + 1)
+    warmup_steps = check_int("warmup_steps", warmup_steps, 1)
+    total_steps = check_int("total_steps", total_steps, warmup_steps + 1)
     warm = linear_lr(np.minimum(t, warmup_steps), lr, start_factor, 1.0, warmup_steps)
     cool = cosine_lr(np.maximum(t - warmup_steps, 0), lr, total_steps - warmup_steps, eta_min)
     return np.where(t < warmup_steps, warm, cool)
@@ -97,11 +82,11 @@ def one_cycle(t, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos", div_
     """OneCycleLR: (lr, momentum) at step t. lr rises max_lr/div_factor → max_lr over pct_start of
     the run, then falls to max_lr/(div_factor·final_div_factor); momentum moves the opposite way."""
     t = _steps(t)
-    max_lr = _check("max_lr", max_lr, low_open=True)
-    total_steps = _check_int("total_steps", total_steps)
-    pct_start = _check("pct_start", pct_start, 0.0, 1.0)
-    div_factor = _check("div_factor", div_factor, low_open=True)
-    final_div_factor = _check("final_div_factor", final_div_factor, low_open=True)
+    max_lr = check_real("max_lr", max_lr, 0.0, lo_open=True)
+    total_steps = check_int("total_steps", total_steps, 1)
+    pct_start = check_real("pct_start", pct_start, 0.0, 1.0)
+    div_factor = check_real("div_factor", div_factor, 0.0, lo_open=True)
+    final_div_factor = check_real("final_div_factor", final_div_factor, 0.0, lo_open=True)
     if anneal_strategy not in ("cos", "linear"):
         raise ValueError(f"anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
     if np.any(t > total_steps):

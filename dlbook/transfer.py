@@ -13,7 +13,9 @@ from numbers import Real
 
 import numpy as np
 
-from dlbook import plot
+from dlbook import activations, plot
+from dlbook.checks import check_positive
+from dlbook.util import one_blas_thread
 
 # Strategies compared in the chapter: which layer groups train, and how.
 STRATEGIES = ("scratch", "features", "last", "full", "progressive", "discriminative")
@@ -427,23 +429,11 @@ def _softmax_regression(W_flat, F, Y, C):
     """Objective C·Σ_i CE_i + ½‖W‖² (bias unpenalized, as scikit-learn) and its gradient."""
     d, k = F.shape[1], Y.shape[1]
     W, b = W_flat[:d * k].reshape(d, k), W_flat[d * k:]
-    Z = F @ W + b                                           # (N, K) logits
-    Z = Z - Z.max(1, keepdims=True)
-    logP = Z - np.log(np.exp(Z).sum(1, keepdims=True))      # log-softmax
+    logP = activations.log_softmax(F @ W + b, axis=1)      # (N, K) log-probabilities
     loss = -C * (Y * logP).sum() + 0.5 * (W ** 2).sum()
     G = C * (np.exp(logP) - Y)                              # dLoss/dZ
     grad = np.concatenate([(F.T @ G + W).ravel(), G.sum(0)])
     return loss, grad
-
-
-def _one_blas_thread():
-    """Limit NumPy's BLAS to one thread if threadpoolctl (a scikit-learn dependency) is present."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        from contextlib import nullcontext
-        return nullcontext()
-    return threadpool_limits(1)
 
 
 def linear_probe(F_train, y_train, F_test, y_test, C=1.0, tol=1e-5):
@@ -459,16 +449,14 @@ def linear_probe(F_train, y_train, F_test, y_test, C=1.0, tol=1e-5):
         raise ValueError(f"F_train must be (N, d) with N = len(y_train), got {F_train.shape}")
     if F_test.ndim != 2 or F_test.shape[1] != F_train.shape[1] or len(F_test) != len(y_test):
         raise ValueError(f"F_test must be (N_test, {F_train.shape[1]}), got {F_test.shape}")
-    if isinstance(C, bool) or not isinstance(C, Real) or not C > 0:
-        raise ValueError(f"C must be a positive number, got {C!r}")
-    if isinstance(tol, bool) or not isinstance(tol, Real) or not tol > 0:
-        raise ValueError(f"tol must be a positive number, got {tol!r}")
+    check_positive("C", C)
+    check_positive("tol", tol)
     classes = np.unique(y_train)
     if len(classes) < 2:
         raise ValueError("y_train must hold at least 2 classes")
     Y = (y_train[:, None] == classes[None]).astype(float)  # one-hot (N, K)
     d, k = F_train.shape[1], len(classes)
-    with _one_blas_thread():   # small matrices: threads only fight each other on a shared CPU
+    with one_blas_thread():   # small matrices: threads only fight each other on a shared CPU
         res = minimize(_softmax_regression, np.zeros(d * k + k), args=(F_train, Y, C), jac=True,
                        method="L-BFGS-B", options={"maxiter": 5000, "gtol": tol, "ftol": 1e-3 * tol})
     W, b = res.x[:d * k].reshape(d, k), res.x[d * k:]
