@@ -28,6 +28,20 @@ def _t(a):
     return torch.tensor(a, dtype=torch.float64, requires_grad=True)
 
 
+def _assert_matches_torch(ref, x, dy, gamma, beta, y, dx, dgamma, dbeta):
+    """Run torch module `ref` (weight=γ, bias=β) forward on x and backward on dy; compare."""
+    with torch.no_grad():
+        ref.weight.copy_(torch.tensor(gamma))
+        ref.bias.copy_(torch.tensor(beta))
+    xt = _t(x)
+    yt = ref(xt)
+    yt.backward(torch.tensor(dy))
+    np.testing.assert_allclose(y, yt.detach().numpy(), **TOL)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(dgamma, ref.weight.grad.numpy(), rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(dbeta, ref.bias.grad.numpy(), rtol=1e-8, atol=1e-9)
+
+
 # -- BatchNorm ---------------------------------------------------------------------------------
 @settings(max_examples=40, deadline=None)
 @given(shape=shapes_bn, seed=st.integers(0, 10_000), eps=st.sampled_from([1e-5, 1e-3, 0.1]))
@@ -40,17 +54,7 @@ def test_batchnorm_forward_backward_match_torch(shape, seed, eps):
     y, cache = norm.batchnorm_forward(x, gamma, beta, eps)
     dx, dgamma, dbeta = norm.batchnorm_backward(dy, cache)
 
-    bn = torch.nn.BatchNorm1d(C, eps=eps)
-    with torch.no_grad():
-        bn.weight.copy_(torch.tensor(gamma))
-        bn.bias.copy_(torch.tensor(beta))
-    xt = _t(x)
-    yt = bn(xt)
-    yt.backward(torch.tensor(dy))
-    np.testing.assert_allclose(y, yt.detach().numpy(), **TOL)
-    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-8, atol=1e-9)
-    np.testing.assert_allclose(dgamma, bn.weight.grad.numpy(), rtol=1e-8, atol=1e-9)
-    np.testing.assert_allclose(dbeta, bn.bias.grad.numpy(), rtol=1e-8, atol=1e-9)
+    _assert_matches_torch(torch.nn.BatchNorm1d(C, eps=eps), x, dy, gamma, beta, y, dx, dgamma, dbeta)
 
 
 @pytest.mark.parametrize("momentum", [0.1, 0.5, None])
@@ -191,17 +195,8 @@ def test_layernorm_forward_backward_match_torch(batch, normalized, seed, eps):
     ln.gamma, ln.beta = gamma, beta
     y = ln(x)
     dx = ln.backward(dy)
-    ref = torch.nn.LayerNorm(tuple(normalized), eps=eps)
-    with torch.no_grad():
-        ref.weight.copy_(torch.tensor(gamma))
-        ref.bias.copy_(torch.tensor(beta))
-    xt = _t(x)
-    yt = ref(xt)
-    yt.backward(torch.tensor(dy))
-    np.testing.assert_allclose(y, yt.detach().numpy(), **TOL)
-    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-8, atol=1e-9)
-    np.testing.assert_allclose(ln.dgamma, ref.weight.grad.numpy(), rtol=1e-8, atol=1e-9)
-    np.testing.assert_allclose(ln.dbeta, ref.bias.grad.numpy(), rtol=1e-8, atol=1e-9)
+    _assert_matches_torch(torch.nn.LayerNorm(tuple(normalized), eps=eps), x, dy, gamma, beta,
+                          y, dx, ln.dgamma, ln.dbeta)
 
 
 def test_layernorm_is_per_sample_and_batch_of_one_works():
