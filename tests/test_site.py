@@ -59,7 +59,8 @@ class Visit:
     def __init__(self, browser, base, path):
         self.base, self.errors, self.outside = base, [], []
         self.page = browser.new_page()
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(
+            f"{m.text} ({m.location.get('url', '')})"))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("request", self._request)
         self.page.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status}: {r.url}"))
@@ -77,6 +78,15 @@ def test_page_loads_cleanly_and_stays_local(browser, server, path):
     assert v.errors == []
     assert v.outside == []
     v.page.close()
+
+
+def test_root_redirect_and_favicon_are_served(server):
+    """The root index.html is a bare redirect: a browser may fetch /favicon.ico before leaving it."""
+    import urllib.request
+    with urllib.request.urlopen(f"{server}/favicon.ico") as r:
+        assert r.status == 200 and r.read()[:4] == b"\x89PNG"
+    with urllib.request.urlopen(f"{server}/index.html") as r:
+        assert "url=intro.html" in r.read().decode()
 
 
 def _controls(figure):

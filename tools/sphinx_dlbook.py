@@ -4,7 +4,11 @@
   (a SyntaxError in every page's console) and points at a CDN. The book does not use thebe
   (launch_buttons.thebe is false), so its scripts are dropped from every page.
 * pydata-sphinx-theme logs "invalid theme mode" unless `default_mode` is set: use light.
+* Jupyter Book's root `index.html` is a bare redirect with no icon link, so a browser may ask for
+  `/favicon.ico` before it follows it: the book's favicon is also written there.
 """
+import shutil
+from pathlib import Path
 
 
 def _is_thebe(script):
@@ -19,6 +23,13 @@ def _page_context(app, pagename, templatename, context, doctree):
     context.setdefault("default_mode", "light")
 
 
+def _root_favicon(app, exception):
+    icon = app.config.html_favicon
+    if exception is None and app.builder.format == "html" and icon:
+        shutil.copyfile(Path(app.srcdir) / icon, Path(app.outdir) / "favicon.ico")
+
+
 def setup(app):
     app.connect("html-page-context", _page_context, priority=900)
+    app.connect("build-finished", _root_favicon)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
