@@ -129,12 +129,14 @@ def execute_notebook(path):
     """Run one notebook top to bottom in a fresh kernel and save it with its outputs."""
     import nbformat
     from nbclient import NotebookClient
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=600, kernel_name="python3", store_widget_state=False,
                             resources={"metadata": {"path": str(Path(path).parent)}})
     t0 = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - t0
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})   # one stream output per print run
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
