@@ -47,3 +47,13 @@ def finite_array(name, a, ndim=None):
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     return a
+
+
+def check_Xy(X, y):
+    """A finite 2-D X (n, p) and a finite 1-D y (n,) with one entry per row, n >= 1."""
+    X, y = finite_array("X", X, 2), finite_array("y", y, 1)
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"y must have one entry per row of X ({X.shape[0]}), got {y.shape[0]}")
+    if X.shape[0] < 1:
+        raise ValueError("X must have at least one row")
+    return X, y

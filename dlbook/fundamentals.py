@@ -1,5 +1,5 @@
 """ML fundamentals from scratch: bias-variance, data splits, k-fold CV, ridge/lasso/elastic net,
-bagging and boosting.
+and what reusing a test set for model selection does (bagging and boosting: `dlbook.ensembles`).
 
 NumPy first. Penalised regression uses the glmnet / scikit-learn scaling
     J(w, b) = 1/(2n) ||y - Xw - b||² + lam * (l1_ratio ||w||₁ + (1 - l1_ratio)/2 ||w||²),
@@ -9,24 +9,15 @@ so `elastic_net(X, y, lam, r)` is `sklearn.linear_model.ElasticNet(alpha=lam, l1
 import math
 
 import numpy as np
-from matplotlib.ticker import MaxNLocator, NullLocator
+from matplotlib.ticker import MaxNLocator
 from numpy.polynomial import legendre
 
 from dlbook import plot
-from dlbook.checks import check_int, check_real, finite_array
+from dlbook.checks import check_Xy, check_int, check_real, finite_array
 from dlbook.util import as_generator
 
 
-# -- input checks ----------------------------------------------------------------------------
-def _check_Xy(X, y):
-    X, y = finite_array("X", X, 2), finite_array("y", y, 1)
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(f"y must have one entry per row of X ({X.shape[0]}), got {y.shape[0]}")
-    if X.shape[0] < 1:
-        raise ValueError("X must have at least one row")
-    return X, y
-
-
+# -- metric ----------------------------------------------------------------------------------
 def mean_squared_error(y_true, y_pred):
     """mean((y_true - y_pred)²), sklearn's argument order."""
     y_true, y_pred = finite_array("y_true", y_true), finite_array("y_pred", y_pred)
@@ -186,7 +177,7 @@ def _center(X, y, fit_intercept):
 
 def ridge(X, y, lam, fit_intercept=True):
     """Closed form of min 1/(2n)||y - Xw - b||² + lam/2 ||w||²: w = (XᵀX + n·lam·I)⁻¹ Xᵀy (centred)."""
-    X, y = _check_Xy(X, y)
+    X, y = check_Xy(X, y)
     lam = check_real("lam", lam, 0.0)
     Xc, yc, x_mean, y_mean = _center(X, y, fit_intercept)
     n, p = X.shape
@@ -201,7 +192,7 @@ def elastic_net(X, y, lam, l1_ratio=0.5, fit_intercept=True, w0=None, tol=1e-10,
     Update of w_j: soft-threshold(ρ_j, lam·l1_ratio) / (‖x_j‖²/n + lam·(1 - l1_ratio)),
     ρ_j = x_jᵀ(r + x_j w_j)/n with r the current residual. The threshold gives exact zeros.
     """
-    X, y = _check_Xy(X, y)
+    X, y = check_Xy(X, y)
     lam = check_real("lam", lam, 0.0)
     l1_ratio = check_real("l1_ratio", l1_ratio, 0.0, 1.0)
     tol, max_iter = check_real("tol", tol, 0.0), check_int("max_iter", max_iter, 1)
@@ -233,7 +224,7 @@ def lasso(X, y, lam, **kw):
 
 def elastic_net_objective(X, y, w, b, lam, l1_ratio):
     """Value of the objective in the module docstring (to compare solvers)."""
-    X, y = _check_Xy(X, y)
+    X, y = check_Xy(X, y)
     r = y - X @ np.asarray(w) - b
     return float(r @ r / (2 * len(y)) + lam * (l1_ratio * np.abs(w).sum()
                                                + (1 - l1_ratio) / 2 * np.sum(np.square(w))))
@@ -241,7 +232,7 @@ def elastic_net_objective(X, y, w, b, lam, l1_ratio):
 
 def lambda_max(X, y, l1_ratio=1.0):
     """Smallest lam at which every elastic-net weight is 0: max_j |x_jᵀ(y - ȳ)| / (n·l1_ratio)."""
-    X, y = _check_Xy(X, y)
+    X, y = check_Xy(X, y)
     l1_ratio = check_real("l1_ratio", l1_ratio, 0.0, 1.0)
     if l1_ratio == 0:
         return math.inf
@@ -255,7 +246,7 @@ PENALTIES = {"L2 (ridge)": 0.0, "elastic net (0.5)": 0.5, "L1 (lasso)": 1.0}
 def regularization_path(X, y, lams, l1_ratio):
     """Weights (L, p) for each lam (solved from large to small lam with warm starts)."""
     lams = finite_array("lams", lams, 1)
-    X, y = _check_Xy(X, y)
+    X, y = check_Xy(X, y)
     l1_ratio = check_real("l1_ratio", l1_ratio, 0.0, 1.0)
     if np.any(lams < 0):
         raise ValueError("lams must be >= 0")
@@ -270,7 +261,7 @@ def regularization_path(X, y, lams, l1_ratio):
 
 def regularization_study(X, y, names, lams, k=5):
     """Paths of every penalty in PENALTIES on (X, y) plus their k-fold CV MSE: data for draw_paths."""
-    X, y = _check_Xy(X, y)
+    X, y = check_Xy(X, y)
     lams = np.sort(finite_array("lams", lams, 1))
     out = {"X": X, "y": y, "names": list(names), "lams": lams, "W": {}, "cv": {}}
     for penalty, r in PENALTIES.items():
@@ -284,153 +275,7 @@ def regularization_study(X, y, names, lams, k=5):
     return out
 
 
-# -- bagging and boosting ---------------------------------------------------------------------
-def fit_stump(X, y):
-    """Best single split (feature j, threshold t, left mean, right mean) for squared error.
-
-    Thresholds are midpoints between sorted distinct values, like sklearn's trees. (n, p) -> tuple.
-    """
-    X, y = _check_Xy(X, y)
-    n, p = X.shape
-    order = np.argsort(X, axis=0, kind="stable")           # (n, p)
-    xs, ys = np.take_along_axis(X, order, 0), y[order]      # sorted features, matching targets
-    left_n = np.arange(1, n)[:, None]                       # (n-1, 1) rows left of each cut
-    left_sum = np.cumsum(ys, 0)[:-1]                        # (n-1, p)
-    right_sum = y.sum() - left_sum
-    # SSE = Σy² - (S_L²/n_L + S_R²/n_R): maximise the second term
-    gain = left_sum ** 2 / left_n + right_sum ** 2 / (n - left_n)
-    gain[xs[1:] <= xs[:-1]] = -np.inf                       # cannot cut between equal values
-    if not np.isfinite(gain).any():                         # every feature constant: one leaf
-        return 0, math.inf, float(y.mean()), float(y.mean())
-    i, j = np.unravel_index(np.argmax(gain), gain.shape)
-    t = (xs[i, j] + xs[i + 1, j]) / 2
-    left = X[:, j] <= t
-    return int(j), float(t), float(y[left].mean()), float(y[~left].mean())
-
-
-def predict_stump(stump, X):
-    """Left value where X[:, j] <= t, else right value."""
-    j, t, left, right = stump
-    X = finite_array("X", X, 2)
-    return np.where(X[:, j] <= t, left, right)
-
-
-def gradient_boosting(X, y, n_rounds, lr=0.1):
-    """Least-squares boosting with stumps: F₀ = mean(y), F_m = F_{m-1} + lr·stump fitted to y - F_{m-1}.
-
-    Returns (f0, stumps); sklearn's GradientBoostingRegressor(max_depth=1) does the same.
-    """
-    X, y = _check_Xy(X, y)
-    n_rounds, lr = check_int("n_rounds", n_rounds, 1), check_real("lr", lr, 0.0)
-    if lr == 0:
-        raise ValueError("lr must be > 0")
-    f0, stumps = float(y.mean()), []
-    F = np.full(len(y), f0)
-    for _ in range(n_rounds):
-        s = fit_stump(X, y - F)                             # fit the residuals (negative gradient)
-        stumps.append(s)
-        F = F + lr * predict_stump(s, X)
-    return f0, stumps, lr
-
-
-def staged_predict_boosting(model, X):
-    """Predictions after 1, 2, ..., M rounds: (M, n)."""
-    f0, stumps, lr = model
-    X = finite_array("X", X, 2)
-    steps = np.array([predict_stump(s, X) for s in stumps])   # (M, n)
-    return f0 + lr * np.cumsum(steps, 0)
-
-
-def bootstrap_indices(n, n_models, rng=None):
-    """(n_models, n) row indices drawn with replacement: one bootstrap sample per model."""
-    n, n_models = check_int("n", n, 1), check_int("n_models", n_models, 1)
-    return as_generator(rng).integers(0, n, (n_models, n))
-
-
-def fit_full_tree_1d(x, y):
-    """A regression tree grown until its leaves are pure, on one feature: (thresholds, leaf values).
-
-    Every distinct x ends in its own leaf (value = mean y there), cut at midpoints, so the
-    tree is nearest-neighbour regression: zero training error, as much variance as it gets.
-    """
-    x, y = finite_array("x", x, 1), finite_array("y", y, 1)
-    if x.shape != y.shape or len(x) == 0:
-        raise ValueError(f"y must have the shape of x {x.shape} (non-empty), got {y.shape}")
-    xs, inverse = np.unique(x, return_inverse=True)              # sorted distinct values
-    values = np.bincount(inverse, y) / np.bincount(inverse)      # mean y per distinct x
-    return (xs[1:] + xs[:-1]) / 2, values
-
-
-def predict_full_tree_1d(tree, x):
-    """Leaf value for each x: go right past every threshold t with x > t."""
-    thresholds, values = tree
-    return values[np.searchsorted(thresholds, finite_array("x", x, 1), side="left")]
-
-
-def bagging_predictions(fit_predict, X, y, X_test, indices):
-    """Member predictions (M, G): member i is `fit_predict(X[idx], y[idx], X_test)`, idx = indices[i].
-
-    The bagged prediction is their mean over axis 0 (regression) — averaging cuts variance.
-    """
-    X, y = _check_Xy(X, y)
-    indices = np.asarray(indices)
-    if (indices.ndim != 2 or not np.issubdtype(indices.dtype, np.integer)
-            or indices.size and (indices.min() < 0 or indices.max() >= len(y))):
-        raise ValueError(f"indices must be a 2-D int array of row numbers in [0, {len(y)})")
-    return np.array([fit_predict(X[idx], y[idx], X_test) for idx in indices])
-
-
-def _full_tree_fit_predict(X, y, X_test):
-    return predict_full_tree_1d(fit_full_tree_1d(X[:, 0], y), X_test[:, 0])
-
-
-def ensemble_experiment(n_train=100, noise=0.3, n_members=100, n_repeats=50, n_test=100,
-                        lr=0.1, seed=0):
-    """Bias² and variance of bagged full trees and boosted stumps vs ensemble size.
-
-    Each repeat draws a fresh training set; bagging averages full-depth trees fitted on
-    bootstrap samples, boosting adds `lr`-scaled stumps. Arrays 'bag', 'boost': (R, M, G).
-    """
-    rng = np.random.default_rng(seed)
-    x_test = np.linspace(-1, 1, n_test)
-    bag, boost, first = [], [], None
-    for r in range(n_repeats):
-        x, y = sample_data(n_train, noise, rng)
-        first = first or (x, y)
-        X, X_test = x[:, None], x_test[:, None]
-        idx = bootstrap_indices(n_train, n_members, rng)
-        members = bagging_predictions(_full_tree_fit_predict, X, y, X_test, idx)   # (M, G)
-        bag.append(np.cumsum(members, 0) / np.arange(1, n_members + 1)[:, None])
-        boost.append(staged_predict_boosting(gradient_boosting(X, y, n_members, lr), X_test))
-    out = {"bag": np.array(bag), "boost": np.array(boost), "x_test": x_test,
-           "f_test": true_function(x_test), "x": first[0], "y": first[1]}
-    for key in ("bag", "boost"):
-        P = out[key]                                                            # (R, M, G)
-        out[f"{key}_bias2"] = np.mean((P.mean(0) - out["f_test"]) ** 2, axis=1)   # (M,)
-        out[f"{key}_var"] = np.mean(P.var(0), axis=1)                             # (M,)
-    return out
-
-
 # -- interactive figures (clear=False: build the axes once, then only update artists) ---------
-def _few_ticks(*axes, n=4):
-    """At most n major ticks on linear axes and no minor ticks on log axes: tick marks and
-    labels are most of a redraw's cost."""
-    for ax in axes:
-        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
-            if scale == "linear":
-                axis.set_major_locator(MaxNLocator(n))
-            else:
-                axis.set_minor_locator(NullLocator())
-
-
-def _message(ax, text):
-    """A hidden plot.message on `ax`, returned so a redraw can show/hide and re-word it."""
-    plot.message(ax, text)
-    t = ax.texts[-1]
-    t.set_visible(False)
-    return t
-
-
 def draw_bias_variance(fig, degree, noise, n_train, experiments, n_show=6):
     """Left: refits (thin blue), their mean (orange), truth (dashed); right: errors vs degree.
 
@@ -438,9 +283,11 @@ def draw_bias_variance(fig, degree, noise, n_train, experiments, n_show=6):
     """
     exp = experiments[n_train]
     degs = exp["degrees"]
-    if not fig.axes:
+    st = plot.artists(fig, "bias_variance")
+    if st is None:
+        fig.clear()
         ax1, ax2 = fig.subplots(1, 2)
-        st = fig._dlbook = {"ax1": ax1, "ax2": ax2}
+        st = plot.keep_artists(fig, "bias_variance", ax1=ax1, ax2=ax2)
         st["data"], = ax1.plot([], [], "o", ms=3, color=plot.COLORS[7], alpha=0.6)
         st["fits"] = [ax1.plot([], [], color=plot.COLORS[0], lw=0.8, alpha=0.45)[0]
                       for i in range(n_show)]
@@ -448,8 +295,8 @@ def draw_bias_variance(fig, degree, noise, n_train, experiments, n_show=6):
         xt = np.linspace(-1, 1, 200)
         ax1.plot(xt, true_function(xt), "k--", lw=1.2, label="truth f(x)")
         ax1.set(xlim=(-1, 1), ylim=(-2.5, 2.5), xlabel="x", ylabel="y")
-        _few_ticks(ax1, ax2)
-        st["msg"] = _message(ax1, "")
+        plot.few_ticks(ax1, ax2)
+        st["msg"] = plot.message(ax1, "")
         st["curves"] = {}
         for key, label, c, ls in (("train", "train MSE", 0, "-"), ("test", "test MSE", 1, "-"),
                                   ("bias2", "bias²", 2, "--"), ("variance", "variance", 3, "--")):
@@ -460,7 +307,6 @@ def draw_bias_variance(fig, degree, noise, n_train, experiments, n_show=6):
         plot.log_yaxis(ax2, 1e-4, 1e4)
         ax2.set(xlabel="polynomial degree", xlim=(degs[0] - 0.3, degs[-1] + 0.3))
         ax2.legend(fontsize=7, ncol=2, loc="upper left")
-    st = fig._dlbook
     if degree not in degs:
         raise ValueError(f"degree must be one of the experiment's degrees {list(degs)}, got {degree!r}")
     d = list(degs).index(degree)
@@ -495,9 +341,11 @@ def draw_paths(fig, lam, penalty, study):
     w = (ridge(X, y, lam)[0] if r == 0
          else elastic_net(X, y, lam, r, w0=W[np.argmin(np.abs(np.log(lams / lam)))], tol=1e-6)[0])
     p = W.shape[1]
-    if not fig.axes:
+    st = plot.artists(fig, "paths")
+    if st is None:
+        fig.clear()
         ax1, ax2, ax3 = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.3, 1, 1]})
-        st = fig._dlbook = {"ax1": ax1, "ax2": ax2, "ax3": ax3}
+        st = plot.keep_artists(fig, "paths", ax1=ax1, ax2=ax2, ax3=ax3)
         colors = [plot.COLORS[j % 8] for j in range(p)]
         st["paths"] = [ax1.plot(lams, W[:, j], lw=1.2, color=colors[j],
                                 ls="-" if j < 8 else "--")[0] for j in range(p)]
@@ -507,15 +355,14 @@ def draw_paths(fig, lam, penalty, study):
         st["bars"] = ax2.barh(np.arange(p), np.zeros(p), color=colors)
         ax2.set_yticks(np.arange(p), study["names"], fontsize=7)
         ax2.set(xlim=(-lim, lim))
-        st["msg"] = _message(ax2, "all weights are 0:\nthe model predicts mean(y)")
+        st["msg"] = plot.message(ax2, "all weights are 0:\nthe model predicts mean(y)")
         cv_all = np.concatenate(list(study["cv"].values()))
         st["cv"], = ax3.plot(lams, study["cv"][penalty], color=plot.COLORS[1])
         ax3.set(xscale="log", xlabel="λ", ylabel="CV MSE",
                 ylim=(cv_all.min() * 0.95, cv_all.max() * 1.05))
         st["v3"] = ax3.axvline(lam, color="k", lw=0.8)
-        _few_ticks(ax1, ax3)
+        plot.few_ticks(ax1, ax3)
         ax2.xaxis.set_major_locator(MaxNLocator(3))
-    st = fig._dlbook
     for j, line in enumerate(st["paths"]):
         line.set_ydata(W[:, j])
     for bar, w_j in zip(st["bars"], w):
@@ -539,9 +386,11 @@ def draw_selection(fig, n_models, n_test, selection):
     res = selection[n_test]
     bins = np.linspace(0.2, 0.8, 31)
     m = np.arange(1, res["chosen"].shape[1] + 1)
-    if not fig.axes:
+    st = plot.artists(fig, "selection")
+    if st is None:
+        fig.clear()
         ax1, ax2 = fig.subplots(1, 2)
-        st = fig._dlbook = {"ax1": ax1, "ax2": ax2}
+        st = plot.keep_artists(fig, "selection", ax1=ax1, ax2=ax2)
         st["bars"] = ax1.bar(bins[:-1], np.zeros(len(bins) - 1), width=np.diff(bins),
                              align="edge", color=plot.COLORS[5])
         st["win"] = ax1.axvline(0.5, color=plot.COLORS[1], lw=2, label="winner on the test set")
@@ -556,9 +405,8 @@ def draw_selection(fig, n_models, n_test, selection):
         st["v2"] = ax2.axvline(1, color="k", lw=0.8)
         ax2.set(xscale="log", ylim=(0.4, 0.8), xlim=(1, m[-1]),
                 xlabel="models compared on the test set")
-        _few_ticks(ax1, ax2)
+        plot.few_ticks(ax1, ax2)
         ax2.legend(fontsize=7, loc="upper left")
-    st = fig._dlbook
     acc = res["acc_test"][0, :n_models]
     counts, _ = np.histogram(acc, bins)
     for bar, c in zip(st["bars"], counts):
@@ -614,40 +462,3 @@ def running_argmax(a):
     a = finite_array("a", a, 1)
     prev_max = np.maximum.accumulate(np.r_[-np.inf, a[:-1]])
     return np.maximum.accumulate(np.where(a > prev_max, np.arange(len(a)), 0))
-
-
-def draw_ensembles(fig, n_members, ens):
-    """Bagged full trees vs boosted stumps as members are added: fits and bias²/variance.
-
-    `ens` comes from ensemble_experiment. Use with clear=False.
-    """
-    k = n_members - 1
-    m = np.arange(1, ens["bag"].shape[1] + 1)
-    if not fig.axes:
-        ax1, ax2 = fig.subplots(1, 2)
-        st = fig._dlbook = {"ax1": ax1, "ax2": ax2}
-        ax1.plot(ens["x"], ens["y"], "o", ms=2.5, color=plot.COLORS[7], alpha=0.5)
-        ax1.plot(ens["x_test"], ens["f_test"], "k--", lw=1.2, label="truth")
-        st["bag"], = ax1.plot(ens["x_test"], ens["bag"][0, k], color=plot.COLORS[0], label="bag")
-        st["boost"], = ax1.plot(ens["x_test"], ens["boost"][0, k], color=plot.COLORS[1],
-                                label="boost")
-        ax1.set(ylim=(-2.5, 2.5), xlabel="x", title="fits to one training set")
-        st["leg"] = ax1.legend(fontsize=7, loc="lower left")
-        for key, c in (("bag", 0), ("boost", 1)):
-            name = "bagging" if key == "bag" else "boosting"
-            ax2.plot(m, ens[f"{key}_bias2"], "--", color=plot.COLORS[c], label=f"{name} bias²")
-            ax2.plot(m, ens[f"{key}_var"], "-", color=plot.COLORS[c], label=f"{name} variance")
-        st["v"] = ax2.axvline(1, color="k", lw=0.8)
-        plot.log_yaxis(ax2, 1e-4, 1e0, every=1)
-        ax2.set(xscale="log", xlim=(1, m[-1]), xlabel="ensemble members")
-        _few_ticks(ax1, ax2)
-        ax2.legend(fontsize=7, ncol=2, loc="lower left")
-    st = fig._dlbook
-    st["bag"].set_ydata(ens["bag"][0, k])
-    st["boost"].set_ydata(ens["boost"][0, k])
-    st["leg"].get_texts()[1].set_text(f"bagging {n_members} full trees")
-    st["leg"].get_texts()[2].set_text(f"boosting {n_members} stumps")
-    st["v"].set_xdata([n_members] * 2)
-    st["ax2"].set_title(f"bagging: bias² {ens['bag_bias2'][k]:.3f}, var {ens['bag_var'][k]:.3f}\n"
-                        f"boosting: bias² {ens['boost_bias2'][k]:.3f}, var {ens['boost_var'][k]:.3f}",
-                        fontsize=9)

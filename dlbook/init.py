@@ -277,7 +277,8 @@ def draw_layer_statistics(fig, depth=20, scale=1.0, activation="tanh", scheme="x
     Values that are exactly 0 or overflow cannot sit on a log axis; a message says so.
     """
     stats = _cached_statistics(int(depth), round(float(scale), 4), activation, scheme, width, seed)
-    if not fig.axes:
+    if plot.artists(fig, "layer_statistics") is None:
+        fig.clear()
         axes = fig.subplots(1, 2, sharex=True)
         for ax, title, color in zip(axes, ("forward: std of activations h",
                                            "backward: std of gradients ∂L/∂h"), plot.COLORS):
@@ -290,6 +291,7 @@ def draw_layer_statistics(fig, depth=20, scale=1.0, activation="tanh", scheme="x
                     color="#D55E00", fontsize=10, bbox={"facecolor": "white", "edgecolor": "none"})
         axes[0].set_ylabel("standard deviation")
         fig.suptitle(" ", fontsize=10)
+        plot.keep_artists(fig, "layer_statistics")
     layers = np.arange(1, depth + 1)
     for ax, values in zip(fig.axes, (stats["act_std"], stats["grad_std"])):
         ok = np.isfinite(values) & (values > 0)
@@ -323,7 +325,8 @@ def draw_activation_histograms(fig, scheme="xavier normal", activation="tanh", d
     shown = list(range(1, depth, 2))[:5]
     lo, hi = {"relu": (0, 3), "sigmoid": (0, 1), "tanh": (-1, 1)}.get(activation, (-3, 3))
     edges = np.linspace(lo, hi, bins + 1)
-    if not fig.axes:
+    if plot.artists(fig, "activation_histograms") is None:
+        fig.clear()
         for ax in np.atleast_1d(fig.subplots(1, len(shown))):
             ax.stairs(np.zeros(bins), edges, fill=True, color=plot.COLORS[0])
             ax.set_title(" ", fontsize=9)
@@ -331,6 +334,7 @@ def draw_activation_histograms(fig, scheme="xavier normal", activation="tanh", d
             ax.set_ylim(0, 1.05)
             ax.grid(False)
         fig.suptitle(" ", fontsize=10)
+        plot.keep_artists(fig, "activation_histograms")
     for ax, l in zip(fig.axes, shown):
         h = hs[l].ravel()
         h = h[np.isfinite(h)]
@@ -347,7 +351,8 @@ def draw_training_curves(fig, histories, depth, activation, metric="train_loss")
     For `interactive(..., clear=False)`: one line per scheme, built once, then given new data.
     """
     schemes = list(dict.fromkeys(s for (_, _, s) in histories))
-    if not fig.axes:
+    if plot.artists(fig, "training_curves") is None:
+        fig.clear()
         ax = fig.subplots()
         for color, s in zip(plot.COLORS, schemes):
             ax.plot([], [], "o-", ms=3, color=color, label=s)
@@ -358,6 +363,7 @@ def draw_training_curves(fig, histories, depth, activation, metric="train_loss")
         ax.text(0.99, np.log(10), "ln 10: chance", ha="right", va="bottom", fontsize=8,
                 transform=ax.get_yaxis_transform())
         ax.legend(ncol=2, loc="upper right", bbox_to_anchor=(1.0, 0.9))
+        plot.keep_artists(fig, "training_curves")
     ax = fig.axes[0]
     n_epochs = 1
     for line, s in zip(ax.lines, schemes):

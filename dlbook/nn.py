@@ -323,7 +323,8 @@ def draw_universal(fig, n_hidden=8, target="sine", activation="relu"):
         raise ValueError(f"target must be one of {sorted(TARGETS)}, got {target!r}")
     n_hidden = int(n_hidden)
     x, y, y_hat, units = _universal_fit(n_hidden, target, activation)
-    if not fig.axes:
+    if plot.artists(fig, "universal") is None:
+        fig.clear()
         ax, ax_err = fig.subplots(1, 2, width_ratios=[1.6, 1])
         for _ in range(_MAX_UNITS_SHOWN):
             ax.plot([], [], color="grey", lw=0.7, alpha=0.5)
@@ -342,6 +343,7 @@ def draw_universal(fig, n_hidden=8, target="sine", activation="relu"):
         ax_err.set_ylabel("RMS error")
         ax_err.legend(fontsize=8, loc="lower left")
         ax_err.set_title("error vs width", fontsize=10)
+        plot.keep_artists(fig, "universal")
     ax, ax_err = fig.axes
     shown = units[:, ::max(1, -(-n_hidden // _MAX_UNITS_SHOWN))]
     for i, line in enumerate(ax.lines[:_MAX_UNITS_SHOWN]):
@@ -406,7 +408,8 @@ def draw_activation_explorer(fig, activation="sigmoid", x0=1.0):
     """f with its tangent at x0 (slope f'(x0)); f' with the point (x0, f'(x0)). For clear=False."""
     f, df = activations.get(activation)
     x = np.linspace(-6, 6, 301)
-    if not fig.axes:
+    if plot.artists(fig, "activation_explorer") is None:
+        fig.clear()
         ax_f, ax_d = fig.subplots(1, 2)
         ax_f.plot([], [], color=plot.COLORS[0])
         ax_f.plot([], [], "--", color=plot.COLORS[1], lw=1.2)
@@ -418,6 +421,7 @@ def draw_activation_explorer(fig, activation="sigmoid", x0=1.0):
             ax.set_xlim(-6, 6)
             ax.set_xlabel("x")
         plot.message(ax_d, "f'(x0) ≈ 0: saturated or dead unit,\nalmost no gradient flows back")
+        plot.keep_artists(fig, "activation_explorer")
     ax_f, ax_d = fig.axes
     y0, s0 = float(f(x0)), float(df(x0))
     ax_f.lines[0].set_data(x, f(x))
@@ -450,7 +454,8 @@ def draw_huber(fig, delta=1.0, n_outliers=5):
     For `interactive(..., clear=False)`: axes and artists are built once, then only updated.
     """
     zero = np.zeros_like(_R)
-    if not fig.axes:
+    if plot.artists(fig, "huber") is None:
+        fig.clear()
         ax_l, ax_g, ax_c = fig.subplots(1, 3)
         for ax, fixed in ((ax_l, (losses.mse(_R, zero, "none"), losses.mae(_R, zero, "none"))),
                           (ax_g, (losses.mse_grad(_R, zero, "sum"), losses.mae_grad(_R, zero, "sum")))):
@@ -478,6 +483,7 @@ def draw_huber(fig, delta=1.0, n_outliers=5):
         ax_c.set_yticks([])
         ax_c.set_xticks([0, 4, 8])
         ax_c.set_xlabel("constant prediction c")
+        plot.keep_artists(fig, "huber")
     ax_l, ax_g, ax_c = fig.axes
     d_shown = min(delta, 4.5)
     for ax, curve in ((ax_l, losses.huber(_R, zero, delta, "none")), (ax_g, losses.huber_grad(_R, zero, delta, "sum"))):

@@ -284,9 +284,11 @@ def draw_trajectory(fig, lr=0.05, momentum=0.0, optimizer="sgd", surface="quadra
     """
     s, img = _surface_image(surface)
     path, losses, diverged_at = trajectory(surface, optimizer, lr, momentum, num_steps)
-    if not fig.axes:
+    a = plot.artists(fig, "trajectory")
+    if a is None:
+        fig.clear()
         ax, ax_loss = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.5, 1]})
-        fig._traj = {
+        a = plot.keep_artists(fig, "trajectory", **{
             "image": ax.imshow(img, extent=(*s.xlim, *s.ylim), origin="lower", cmap="cividis",
                                aspect="auto", interpolation="bilinear"),
             "minimum": ax.plot(*s.minimum, "*", color="white", ms=13, mec="black")[0],
@@ -299,14 +301,13 @@ def draw_trajectory(fig, lr=0.05, momentum=0.0, optimizer="sgd", surface="quadra
                                   "edgecolor": plot.COLORS[1], "alpha": 0.9}),
             "final": ax_loss.text(0.95, 0.95, "", transform=ax_loss.transAxes, ha="right",
                                   va="top"),
-        }
+        })
         ax.grid(False)
         ax.set(xlabel="x", ylabel="y")
         ax_loss.set(xlim=(0, num_steps), xlabel="step", ylabel="log₁₀ loss")
         for a_ in (ax, ax_loss):
             a_.locator_params(nbins=5)                  # fewer tick labels: text dominates redraws
-    ax, ax_loss = fig.axes
-    a = fig._traj
+    ax, ax_loss = a["axes"]
     a["image"].set_data(img)
     a["image"].set_clim(img.min(), img.max())          # each surface gets its own colour range
     a["image"].set_extent((*s.xlim, *s.ylim))
@@ -440,12 +441,15 @@ def draw_gradient_noise(fig, batch_size=32, noise=None):
         raise ValueError("noise must be a GradientNoise")
     gn = np.linalg.norm(noise.g)
     pts = noise.projected_batches(int(batch_size))
-    if not fig.axes:
+    a = plot.artists(fig, "gradient_noise")
+    if a is None:
+        fig.clear()
         ax, ax_law = fig.subplots(1, 2)
         lim = 1.2 * np.quantile(np.abs(noise.projected_batches(1)), 0.99) + gn
-        fig._noise = {"cloud": ax.scatter(gn + pts[:, 0], pts[:, 1], s=6, alpha=0.5,
-                                          color=plot.COLORS[0]),
-                      "B": ax_law.axvline(np.log2(batch_size), color=plot.COLORS[1], lw=1)}
+        a = plot.keep_artists(fig, "gradient_noise",
+                              cloud=ax.scatter(gn + pts[:, 0], pts[:, 1], s=6, alpha=0.5,
+                                               color=plot.COLORS[0]),
+                              B=ax_law.axvline(np.log2(batch_size), color=plot.COLORS[1], lw=1))
         ax.plot([0, gn], [0, 0], color="black", lw=2)
         ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xlabel="along the full gradient",
                ylabel="largest-noise orthogonal direction")
@@ -466,9 +470,9 @@ def draw_gradient_noise(fig, batch_size=32, noise=None):
                    title="the 1/√B law")
         ax.locator_params(nbins=5)
         ax_law.locator_params(axis="y", nbins=5)
-    ax, ax_law = fig.axes
-    fig._noise["cloud"].set_offsets(np.column_stack([gn + pts[:, 0], pts[:, 1]]))
-    fig._noise["B"].set_xdata([np.log2(batch_size)] * 2)
+    ax, ax_law = a["axes"]
+    a["cloud"].set_offsets(np.column_stack([gn + pts[:, 0], pts[:, 1]]))
+    a["B"].set_xdata([np.log2(batch_size)] * 2)
     ratio = gradient_noise(noise.G, int(batch_size)) / gn
     ax.set_title(f"B = {int(batch_size)} of N = {len(noise.G)}: noise/signal = {ratio:.2f}")
 

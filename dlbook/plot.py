@@ -52,10 +52,40 @@ def figure(nrows=1, ncols=1, figsize=(7.5, 3.2), **subplots_kw):
 
 
 def message(ax, text, color="#D55E00"):
-    """Write `text` in the middle of `ax`: how a figure says "diverged" instead of going blank."""
-    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center",
-            fontsize=11, color=color, wrap=True,
-            bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": color, "alpha": 0.9})
+    """Write `text` in the middle of `ax`: how a figure says "diverged" instead of going blank.
+
+    Returns the Text; a persistent figure re-words or hides it later with `set_message`.
+    """
+    t = ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center",
+                fontsize=11, color=color, wrap=True,
+                bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": color, "alpha": 0.9})
+    t.set_visible(bool(text))
+    return t
+
+
+def set_message(t, text):
+    """Re-word a `message`; the empty string hides it."""
+    t.set_text(text)
+    t.set_visible(bool(text))
+
+
+def artists(fig, kind):
+    """The artists a persistent (`clear=False`) draw of `kind` kept on `fig`, or None.
+
+    None when the figure is empty, was cleared, or was last built by another draw: the caller
+    then builds its axes once (`keep_artists`) and on later calls only updates their data.
+    """
+    kept = getattr(fig, "_dlbook_artists", None)
+    if kept is None or kept["kind"] != kind or not fig.axes \
+            or any(ax not in fig.axes for ax in kept["axes"]):
+        return None
+    return kept
+
+
+def keep_artists(fig, kind, **artists):
+    """Remember the artists a draw of `kind` just built on `fig` (a dict, also returned)."""
+    fig._dlbook_artists = {"kind": kind, "axes": list(fig.axes), **artists}
+    return fig._dlbook_artists
 
 
 def log_yaxis(ax, lo, hi, every=2):
@@ -70,3 +100,15 @@ def log_yaxis(ax, lo, hi, every=2):
     decades = np.arange(np.floor(np.log10(lo)), np.ceil(np.log10(hi)) + 1, every)
     ax.yaxis.set_major_locator(FixedLocator(10.0 ** decades))
     ax.yaxis.set_minor_locator(NullLocator())
+
+
+def few_ticks(*axes, n=4):
+    """At most n major ticks on linear axes and no minor ticks on log axes: tick marks and
+    labels are most of an interactive redraw's cost."""
+    from matplotlib.ticker import MaxNLocator, NullLocator
+    for ax in axes:
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale == "linear":
+                axis.set_major_locator(MaxNLocator(n))
+            else:
+                axis.set_minor_locator(NullLocator())

@@ -306,9 +306,11 @@ def draw_dropout(fig, p, image, curves):
     """
     x = image.ravel()
     ps = np.array(sorted(curves))
-    if not fig.axes:                                   # build once, then only update artists
+    art = plot.artists(fig, "dropout")
+    if art is None:                                    # build once, then only update artists
+        fig.clear()
         ax0, ax1, ax2 = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1, 1.3, 1.6]})
-        fig._dl = art = {}
+        art = plot.keep_artists(fig, "dropout")
         art["img"] = ax0.imshow(image, cmap="viridis", vmin=0, vmax=2.5)
         ax0.set_xticks([]), ax0.set_yticks([]), ax0.grid(False)
         ax1.plot([0, 1], [0, 1], color=plot.COLORS[1], lw=1, label="E[out] = x")
@@ -322,7 +324,6 @@ def draw_dropout(fig, p, image, curves):
         art["curves"] = {q: ax2.plot(curves[q], color="0.8", lw=1)[0] for q in ps}
         lo = min(float(np.min(c)) for c in curves.values())   # zoom on the tail, where p matters
         ax2.set_ylim(0.9 * lo, 2.2 * lo), ax2.set_xlabel("epoch"), ax2.set_ylabel("validation loss")
-    art = fig._dl
     ax0, ax1, ax2 = fig.axes[:3]
     out, mask = dropout(image, p, rng=0)
     art["img"].set_data(np.where(mask, out, np.nan))
@@ -346,9 +347,11 @@ def draw_dropout(fig, p, image, curves):
 def draw_early_stopping(fig, patience, val_loss, train_loss, test_acc):
     """Patience slider on a real run (use with clear=False): where it stops, what is restored."""
     epochs = np.arange(len(val_loss))
-    if not fig.axes:
+    art = plot.artists(fig, "early_stopping")
+    if art is None:
+        fig.clear()
         ax0, ax1 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
-        fig._dl = art = {}
+        art = plot.keep_artists(fig, "early_stopping")
         ax0.plot(epochs, train_loss, "--", color=plot.COLORS[0], lw=1.2, label="train")
         ax0.plot(epochs, val_loss, color=plot.COLORS[1], label="validation")
         art["span"] = ax0.axvspan(0, 1, color="0.88", zorder=0, label="epochs not trained")
@@ -362,7 +365,6 @@ def draw_early_stopping(fig, patience, val_loss, train_loss, test_acc):
         art["stop_acc"], = ax1.plot([], [], "o", color="k", label="at stop")
         ax1.set_xlabel("epoch"), ax1.set_ylabel("test accuracy")
         ax1.legend(loc="lower right", fontsize=8)
-    art = fig._dl
     ax0, ax1 = fig.axes[:2]
     stop, best = early_stopping(val_loss, patience)
     last = len(val_loss) - 1
@@ -384,9 +386,11 @@ def draw_augment(fig, augmentation, strength, images, digits):
     """
     from dlbook import augment
     a, b = images
-    if not fig.axes:
+    art = plot.artists(fig, "augment")
+    if art is None:
+        fig.clear()
         axes = fig.subplots(2, 5, gridspec_kw={"height_ratios": [1.6, 1]})
-        fig._dl = art = {"top": [], "bottom": []}
+        art = plot.keep_artists(fig, "augment", top=[], bottom=[])
         for ax in axes.ravel():
             ax.set_axis_off()
         for ax, img in zip(axes[0], (a, b, a, b)):
@@ -394,7 +398,6 @@ def draw_augment(fig, augmentation, strength, images, digits):
         for ax, d in zip(axes[1], digits[:5]):
             art["bottom"].append(ax.imshow(d, cmap="gray_r", vmin=0, vmax=1))
         art["suptitle"] = fig.suptitle("", fontsize=10)
-    art = fig._dl
     rng = np.random.default_rng(0)
     lam = 1 - 0.5 * strength                       # mixing weight of the first image
     if augmentation in ("mixup", "cutmix"):

@@ -166,15 +166,18 @@ def draw_schedules(fig, schedule_name="step", gamma=0.1, step_size=30, warmup_pc
     if schedule_name not in SCHEDULES:
         raise ValueError(f"schedule_name must be one of {SCHEDULES}, got {schedule_name!r}")
     curves = {name: schedule(name, num_steps, lr, gamma, step_size, warmup_pct) for name in SCHEDULES}
-    if not fig.axes:
+    a = plot.artists(fig, "schedules")
+    if a is None:
+        fig.clear()
         ax, ax_loss = fig.subplots(1, 2)
-        fig._sched = {name: ax.plot(np.arange(num_steps), curves[name], color="0.8", lw=1)[0]
-                      for name in SCHEDULES}
-        fig._sched["chosen"] = ax.plot([], [], color=plot.COLORS[1], lw=2.4)[0]
-        fig._sched["loss_const"] = ax_loss.plot([], [], color="0.5")[0]
-        fig._sched["loss"] = ax_loss.plot([], [], color=plot.COLORS[1])[0]
-        fig._sched["text"] = ax_loss.text(0.97, 0.97, "", transform=ax_loss.transAxes,
-                                          ha="right", va="top")
+        a = plot.keep_artists(fig, "schedules", **{
+            name: ax.plot(np.arange(num_steps), curves[name], color="0.8", lw=1)[0]
+            for name in SCHEDULES})
+        a["chosen"] = ax.plot([], [], color=plot.COLORS[1], lw=2.4)[0]
+        a["loss_const"] = ax_loss.plot([], [], color="0.5")[0]
+        a["loss"] = ax_loss.plot([], [], color=plot.COLORS[1])[0]
+        a["text"] = ax_loss.text(0.97, 0.97, "", transform=ax_loss.transAxes,
+                                 ha="right", va="top")
         ax.set(xlabel="step t", ylabel="learning rate", ylim=(0, 1.05 * lr), xlim=(0, num_steps))
         ax_loss.set(xlabel="step t", ylabel="log₁₀ expected loss", xlim=(0, num_steps),
                     title="SGD on a noisy quadratic")
@@ -183,8 +186,7 @@ def draw_schedules(fig, schedule_name="step", gamma=0.1, step_size=30, warmup_pc
                      fontsize=8)                        # text, not a legend: cheaper to redraw
         for a_ in (ax, ax_loss):
             a_.locator_params(nbins=5)                  # fewer tick labels: text dominates redraws
-    ax, ax_loss = fig.axes
-    a = fig._sched
+    ax, ax_loss = a["axes"]
     for name in SCHEDULES:
         a[name].set_ydata(curves[name])
     a["chosen"].set_data(np.arange(num_steps), curves[schedule_name])

@@ -477,11 +477,6 @@ def _mean_err(acc):
 _TITLE_Y = 1.0
 
 
-def _artists(fig):
-    """Artists a clear=False draw function stored on `fig` at its first build (None before)."""
-    return getattr(fig, "_dlbook_transfer_artists", None) if fig.axes else None
-
-
 def draw_size_sweep(fig, labels_per_class, sweep, sizes, baseline=None, chance=None):
     """Left: test accuracy of each strategy vs labels per class. Right: bars at the chosen size.
 
@@ -491,8 +486,9 @@ def draw_size_sweep(fig, labels_per_class, sweep, sizes, baseline=None, chance=N
     names = list(sweep)
     stats = [_mean_err(sweep[s]) for s in names]
     k = int(np.argmin(np.abs(np.asarray(sizes) - labels_per_class)))
-    art = _artists(fig)
+    art = plot.artists(fig, "size_sweep")
     if art is None:
+        fig.clear()
         ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
         bars, labels = [], []
         for i, s in enumerate(names):
@@ -516,7 +512,7 @@ def draw_size_sweep(fig, labels_per_class, sweep, sizes, baseline=None, chance=N
                xlim=(0, 1.12), xlabel="test accuracy (± s.e. over seeds)")
         bx.invert_yaxis()
         bx.tick_params(axis="y", labelsize=8)
-        art = fig._dlbook_transfer_artists = {"bars": bars, "labels": labels, "marker": marker}
+        art = plot.keep_artists(fig, "size_sweep", bars=bars, labels=labels, marker=marker)
     ax, bx = fig.axes[:2]
     art["marker"].set_xdata([sizes[k], sizes[k]])
     for i, (container, label) in enumerate(zip(art["bars"], art["labels"])):
@@ -559,11 +555,11 @@ def draw_layer_explorer(fig, strategy, step, explorer, n_filters=8):
     steps = sorted(data["change"])
     t = min(steps, key=lambda s: abs(s - step))
     groups = list(data["change"][t])
-    art = _artists(fig)
+    art = plot.artists(fig, "layer_explorer")
     if art is not None and art["groups"] != groups:   # another network: build afresh
-        fig.clear()
         art = None
     if art is None:
+        fig.clear()
         ax, bx, cx = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.2, 1, 1]})
         curves, dots = [], []
         for i, g in enumerate(groups):
@@ -582,9 +578,9 @@ def draw_layer_explorer(fig, strategy, step, explorer, n_filters=8):
         cx.set_title(" ", fontsize=9)
         for a in (bx, cx):
             a.set_axis_off()
-        art = fig._dlbook_transfer_artists = {
-            "groups": groups, "curves": curves, "dots": dots, "marker": marker,
-            "message": message, "note": note, "before": before, "after": after}
+        art = plot.keep_artists(fig, "layer_explorer", groups=groups, curves=curves, dots=dots,
+                                marker=marker, message=message, note=note, before=before,
+                                after=after)
     ax, bx, cx = fig.axes[:3]
     means = {g: np.array([np.mean(data["change"][s][g]) for s in steps]) for g in groups}
     for g, curve, dot in zip(groups, art["curves"], art["dots"]):
@@ -614,8 +610,9 @@ def draw_discriminative(fig, decay, disc, sizes):
     them (highlight, grey), move the marker line and change the title.
     """
     decays = sorted(disc)
-    art = _artists(fig)
+    art = plot.artists(fig, "discriminative")
     if art is None:
+        fig.clear()
         ax, bx = fig.subplots(1, 2)
         curves = [ax.plot(sizes, _mean_err(disc[d])[0], ms=3)[0] for d in decays]
         ax.set(xscale="log", xlabel="labelled examples per class", ylabel="test accuracy",
@@ -629,7 +626,7 @@ def draw_discriminative(fig, decay, disc, sizes):
         bx.set(xticks=range(len(decays)), xticklabels=[f"{d:g}" for d in decays], ylim=(0, 1),
                xlabel="decay (body lr = head lr × decay^depth)", ylabel="test accuracy")
         bx.legend(fontsize=7, ncol=2, loc="lower center")
-        art = fig._dlbook_transfer_artists = {"curves": curves, "marker": marker}
+        art = plot.keep_artists(fig, "discriminative", curves=curves, marker=marker)
     ax, bx = fig.axes[:2]
     for d, line in zip(decays, art["curves"]):
         chosen = np.isclose(d, decay)

@@ -204,7 +204,7 @@ class Interactive:
         with plot.style():
             self.figure = Figure(figsize=figsize, dpi=dpi)
         self._canvas = FigureCanvasAgg(self.figure)
-        self._positions = None
+        self._positions, self._suptitle_xy = None, None
         self._stale = False    # True after an error message replaced the figure's own axes
         self._widget = None
         self._cache, self.cache_size = {}, 256   # PNG bytes by control values (~10-40 KB each)
@@ -245,15 +245,20 @@ class Interactive:
         return _encode_png(self._canvas)
 
     def _layout(self):
-        """Constrained layout once; later frames reuse the axes positions (halves redraw time)."""
+        """Constrained layout once; later frames reuse the axes positions (halves redraw time)
+        and the suptitle's, which constrained layout also moves."""
         fig = self.figure
         if self._positions is not None and len(fig.axes) == len(self._positions):
             for ax, pos in zip(fig.axes, self._positions):
                 ax.set_position(pos)
+            if self._suptitle_xy is not None and getattr(fig, "_suptitle", None) is not None:
+                fig._suptitle.set_position(self._suptitle_xy)
             return
         fig.set_layout_engine("constrained")
         fig.draw_without_rendering()
         self._positions = [ax.get_position() for ax in fig.axes]
+        suptitle = getattr(fig, "_suptitle", None)
+        self._suptitle_xy = suptitle.get_position() if suptitle is not None else None
         fig.set_layout_engine("none")
 
     def latency(self, repeats=20, seed=0):

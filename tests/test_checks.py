@@ -13,6 +13,8 @@ def test_good_values_pass_through_converted():
     assert checks.check_positive("lr", 1e-3) == 1e-3
     assert checks.check_choice("mode", "a", ("a", "b")) == "a"
     np.testing.assert_array_equal(checks.finite_array("X", [[1, 2]], ndim=2), [[1.0, 2.0]])
+    X, y = checks.check_Xy([[1, 2], [3, 4]], [5, 6])
+    assert X.dtype == y.dtype == np.float64 and X.shape == (2, 2) and y.shape == (2,)
 
 
 @pytest.mark.parametrize("call, arg", [
@@ -28,6 +30,10 @@ def test_good_values_pass_through_converted():
     (lambda: checks.check_positive("lr", -1e-3), "lr"),
     (lambda: checks.check_choice("mode", "c", ("a", "b")), "mode"),
     (lambda: checks.finite_array("X", [1.0, np.nan]), "X"),
+    (lambda: checks.check_Xy(np.zeros(3), np.zeros(3)), "X"),
+    (lambda: checks.check_Xy(np.zeros((3, 2)), np.zeros(4)), "y"),
+    (lambda: checks.check_Xy(np.zeros((3, 2)), [0.0, np.inf, 1.0]), "y"),
+    (lambda: checks.check_Xy(np.zeros((0, 2)), np.zeros(0)), "X"),
     (lambda: checks.finite_array("X", [1.0, 2.0], ndim=2), "X"),
 ])
 def test_bad_values_raise_value_error_naming_the_argument(call, arg):

@@ -9,10 +9,8 @@ from dlbook import fundamentals as fm
 from dlbook import widgets
 
 import sklearn.linear_model as sk_linear  # noqa: E402  (scikit-learn is pinned: a reference, never skipped)
-from sklearn.ensemble import BaggingRegressor, GradientBoostingRegressor  # noqa: E402
 from sklearn.model_selection import KFold, cross_val_score  # noqa: E402
 from sklearn.preprocessing import PolynomialFeatures  # noqa: E402
-from sklearn.tree import DecisionTreeRegressor  # noqa: E402
 
 SETTINGS = settings(max_examples=25, deadline=None)
 
@@ -183,74 +181,6 @@ def test_regularization_path_matches_sklearn_and_cv_curve():
         assert study["cv"]["L1 (lasso)"][i] == pytest.approx(ref, rel=1e-4)
 
 
-# -- stumps, boosting, bagging -------------------------------------------------------------------
-@SETTINGS
-@given(seed=st.integers(0, 10_000), n=st.integers(2, 60), p=st.integers(1, 4))
-def test_stump_matches_sklearn_depth_one_tree(seed, n, p):
-    rng = np.random.default_rng(seed)
-    X, y = rng.uniform(-1, 1, (n, p)), rng.normal(size=n)
-    stump = fm.fit_stump(X, y)
-    ref = DecisionTreeRegressor(max_depth=1, random_state=0).fit(X, y)
-    sse = np.sum((fm.predict_stump(stump, X) - y) ** 2)      # both find the optimal split
-    assert sse == pytest.approx(np.sum((ref.predict(X) - y) ** 2), rel=1e-9, abs=1e-12)
-    if ref.tree_.node_count == 3 and ref.tree_.feature[0] != stump[0]:
-        return                                               # a tie between features: both optimal
-    X_new = rng.uniform(-1.2, 1.2, (50, p))
-    np.testing.assert_allclose(fm.predict_stump(stump, X), ref.predict(X), atol=1e-10)
-    np.testing.assert_allclose(fm.predict_stump(stump, X_new), ref.predict(X_new), atol=1e-10)
-
-
-@pytest.mark.parametrize("lr,n_rounds", [(0.1, 50), (0.5, 20), (1.0, 5)])
-def test_gradient_boosting_matches_sklearn(lr, n_rounds):
-    rng = np.random.default_rng(int(lr * 10))
-    X = rng.uniform(-1, 1, (80, 3))
-    y = np.sin(3 * X[:, 0]) + X[:, 1] ** 2 + 0.1 * rng.normal(size=80)
-    model = fm.gradient_boosting(X, y, n_rounds, lr)
-    ref = GradientBoostingRegressor(n_estimators=n_rounds, learning_rate=lr, max_depth=1,
-                                    random_state=0).fit(X, y)
-    X_new = rng.uniform(-1, 1, (40, 3))
-    ours = fm.staged_predict_boosting(model, X_new)
-    np.testing.assert_allclose(ours, np.array(list(ref.staged_predict(X_new))), atol=1e-8)
-
-
-@SETTINGS
-@given(seed=st.integers(0, 10_000), n=st.integers(1, 80))
-def test_full_tree_1d_matches_sklearn_unlimited_tree(seed, n):
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-1, 1, n)
-    y = np.sin(3 * x) + 0.3 * rng.normal(size=n)
-    idx = rng.integers(0, n, n)                         # a bootstrap sample: repeated rows
-    xb, yb = x[idx], y[idx]
-    ref = DecisionTreeRegressor().fit(xb[:, None], yb)
-    x_new = rng.uniform(-1.1, 1.1, 200)
-    ours = fm.predict_full_tree_1d(fm.fit_full_tree_1d(xb, yb), x_new)
-    np.testing.assert_allclose(ours, ref.predict(x_new[:, None]), atol=1e-12)
-
-
-def test_bagging_matches_sklearn_with_its_bootstrap_samples():
-    rng = np.random.default_rng(0)
-    X = rng.uniform(-1, 1, (60, 1))
-    y = np.sin(3 * X[:, 0]) + 0.3 * rng.normal(size=60)
-    ref = BaggingRegressor(DecisionTreeRegressor(), n_estimators=12, random_state=0).fit(X, y)
-    X_test = rng.uniform(-1, 1, (30, 1))
-    members = fm.bagging_predictions(fm._full_tree_fit_predict, X, y, X_test,
-                                     np.array(ref.estimators_samples_))
-    np.testing.assert_allclose(members.mean(0), ref.predict(X_test), atol=1e-12)
-
-
-def test_bootstrap_keeps_about_63_percent_of_rows():
-    n = 1000
-    idx = fm.bootstrap_indices(n, 200, rng=0)
-    unique = np.mean([len(np.unique(row)) / n for row in idx])
-    assert unique == pytest.approx(1 - (1 - 1 / n) ** n, abs=0.005)
-
-
-def test_bagging_cuts_variance_boosting_cuts_bias():
-    ens = fm.ensemble_experiment(n_members=30, n_repeats=20, seed=1)
-    assert ens["bag_var"][-1] < 0.7 * ens["bag_var"][0]
-    assert ens["boost_bias2"][-1] < 0.5 * ens["boost_bias2"][0]
-
-
 # -- test-set reuse ----------------------------------------------------------------------------
 @SETTINGS
 @given(a=st.lists(st.floats(0, 1), min_size=1, max_size=40))
@@ -340,12 +270,6 @@ def test_inline_snippets_equal_dlbook(seed):
     (lambda: fm.regularization_path(np.zeros((4, 2)), np.zeros(4), [1.0], 2.0), "l1_ratio"),
     (lambda: fm.regularization_path(np.zeros((4, 2)), np.zeros(4), [-1.0], 0.5), "lams"),
     (lambda: fm.kfold_indices(3, 5), "k"),
-    (lambda: fm.gradient_boosting(np.zeros((4, 1)), np.zeros(4), 0), "n_rounds"),
-    (lambda: fm.gradient_boosting(np.zeros((4, 1)), np.zeros(4), 3, lr=-0.1), "lr"),
-    (lambda: fm.bootstrap_indices(0, 3), "n"),
-    (lambda: fm.bagging_predictions(None, np.zeros((4, 1)), np.zeros(4), np.zeros((2, 1)),
-                                    np.array([[0, 9]])), "indices"),
-    (lambda: fm.fit_full_tree_1d([0.0, 1.0], [1.0]), "y"),
     (lambda: fm.mean_squared_error([1, 2], [1, 2, 3]), "y_pred"),
 ])
 def test_bad_input_raises_value_error_naming_the_argument(call, name):
@@ -356,13 +280,12 @@ def test_bad_input_raises_value_error_naming_the_argument(call, name):
 def test_constant_features_do_not_crash():
     X, y = np.ones((5, 2)), np.arange(5.0)
     assert np.all(fm.lasso(X, y, 0.1)[0] == 0)
-    assert fm.fit_stump(X, y)[2] == pytest.approx(2.0)
-    assert np.allclose(fm.predict_stump(fm.fit_stump(X, y), X), 2.0)
 
 
-# -- interactive figures: extremes draw something, redraws are quick --------------------------------
+# -- interactive figures: extremes draw something, in-place redraws are exact --------------------------------
 @pytest.fixture(scope="module")
-def figures():
+def makers():
+    """The chapter's three figures as factories: make(clear) -> Interactive."""
     from dlbook import data
     exps = {n: fm.polynomial_experiment(n, n_repeats=30) for n in (20, 50)}
     X, y = data.load_dataset("diabetes")
@@ -370,25 +293,22 @@ def figures():
     study = fm.regularization_study(X, y, data.feature_names("diabetes"),
                                     np.geomspace(1e-2, 1e2, 12))
     sel = fm.selection_experiment(n_models=30, n_tests=(50, 200), n_trials=5, n_fresh=200)
-    ens = fm.ensemble_experiment(n_members=10, n_repeats=5)
     return [
-        widgets.interactive(lambda fig, degree, noise, n_train:
-                            fm.draw_bias_variance(fig, degree, noise, n_train, exps), clear=False,
-                            degree=widgets.IntSlider(0, 20, 3), noise=widgets.LogSlider(0.01, 2, 0.3),
-                            n_train=widgets.Dropdown([20, 50], 20)),
-        widgets.interactive(lambda fig, lam, penalty: fm.draw_paths(fig, lam, penalty, study),
-                            clear=False, lam=widgets.LogSlider(1e-2, 1e2, 1.0),
-                            penalty=widgets.Dropdown(list(fm.PENALTIES))),
-        widgets.interactive(lambda fig, n_models, n_test: fm.draw_selection(fig, n_models, n_test, sel),
-                            clear=False, n_models=widgets.IntSlider(1, 30, 10),
-                            n_test=widgets.Dropdown([50, 200])),
-        widgets.interactive(lambda fig, n_members: fm.draw_ensembles(fig, n_members, ens),
-                            clear=False, n_members=widgets.IntSlider(1, 10, 3)),
+        lambda clear: widgets.interactive(
+            lambda fig, degree, noise, n_train: fm.draw_bias_variance(fig, degree, noise, n_train, exps),
+            clear=clear, degree=widgets.IntSlider(0, 20, 3), noise=widgets.LogSlider(0.01, 2, 0.3),
+            n_train=widgets.Dropdown([20, 50], 20)),
+        lambda clear: widgets.interactive(
+            lambda fig, lam, penalty: fm.draw_paths(fig, lam, penalty, study), clear=clear,
+            lam=widgets.LogSlider(1e-2, 1e2, 1.0), penalty=widgets.Dropdown(list(fm.PENALTIES))),
+        lambda clear: widgets.interactive(
+            lambda fig, n_models, n_test: fm.draw_selection(fig, n_models, n_test, sel), clear=clear,
+            n_models=widgets.IntSlider(1, 30, 10), n_test=widgets.Dropdown([50, 200])),
     ]
 
 
-def test_figures_survive_extremes(figures):
-    bv, paths, sel, ens = figures
+def test_figures_survive_extremes(makers):
+    bv, paths, sel = (make(False) for make in makers)
     for degree in (0, 20):
         for noise in (0.01, 2.0):
             assert bv.render(degree=degree, noise=noise, n_train=20)[:4] == b"\x89PNG"
@@ -399,9 +319,10 @@ def test_figures_survive_extremes(figures):
     assert paths.figure.axes[1].texts[-1].get_visible()       # lasso at λ=100: all zero
     for m in (1, 30):
         sel.render(n_models=m, n_test=50)
-        ens.render(n_members=min(m, 10))
 
 
-def test_figure_redraws_are_fast(figures):
-    for fig in figures:
-        assert np.median(fig.latency(5)) < 0.5               # generous: CI machines are shared
+@pytest.mark.parametrize("k", range(3))
+def test_persistent_figures_match_fresh_ones(makers, persistent_frames_match, k):
+    """Each figure updates its artists in place (clear=False); every frame must look exactly as
+    if drawn on an empty figure."""
+    persistent_frames_match(makers[k])

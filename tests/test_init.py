@@ -201,3 +201,31 @@ def test_chapter_figures_draw_at_the_extremes_without_failing():
     curves.render()
     curves.render(depth=3, activation="relu")                 # no such run: empty lines, no error
     assert [len(line.get_xdata()) for line in curves.figure.axes[0].lines[:2]] == [0, 0]
+
+
+@pytest.mark.parametrize("name", ["statistics", "histograms", "curves"])
+def test_persistent_figures_match_fresh_ones(name, persistent_frames_match):
+    """clear=False redraws (as in the chapter) look exactly like frames drawn from scratch."""
+    from functools import partial
+
+    from dlbook import widgets
+    runs = {(d, a, s): {"train_loss": list(np.linspace(2.3, 0.1 * d + (s == "b"), 6))}
+            for d in (2, 6) for a in ("tanh", "relu") for s in ("a", "b")}
+    runs[(6, "relu", "b")] = {"train_loss": [2.3, float("nan")]}
+    make = {
+        "statistics": lambda clear: widgets.interactive(
+            partial(init.draw_layer_statistics, width=16), clear=clear,
+            depth=widgets.IntSlider(1, 50, value=10, static=[1, 10, 50]),
+            scale=widgets.LogSlider(0.25, 4.0, value=1.0, static=3),
+            activation=widgets.Dropdown(["relu", "sigmoid"]),
+            scheme=widgets.Dropdown(["zeros", "he normal", "small normal (0.01)"])),
+        "histograms": lambda clear: widgets.interactive(
+            init.draw_activation_histograms, clear=clear, figsize=(8, 2.4),
+            scheme=widgets.Dropdown(["zeros", "small normal (0.01)", "xavier normal"]),
+            activation=widgets.Dropdown(["tanh", "relu"])),
+        "curves": lambda clear: widgets.interactive(
+            partial(init.draw_training_curves, histories=runs), clear=clear,
+            depth=widgets.IntSlider(2, 10, value=2, step=4, static=[2, 6, 10]),
+            activation=widgets.Dropdown(["tanh", "relu"])),
+    }
+    persistent_frames_match(make[name])

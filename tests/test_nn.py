@@ -435,3 +435,20 @@ def test_trained_units_beat_fixed_units():
     assert rms < 0.5 * nn.universal_errors("sine", "relu", [4])[0]
     with pytest.raises(ValueError, match="target"):
         nn.fit_1d_lbfgs(4, "cubic")
+
+
+@pytest.mark.parametrize("name", ["huber", "universal", "activation_explorer"])
+def test_persistent_figures_match_fresh_ones(name, persistent_frames_match):
+    """clear=False redraws (as in the chapter) look exactly like frames drawn from scratch."""
+    make = {
+        "huber": lambda clear: widgets.interactive(
+            nn.draw_huber, clear=clear, delta=widgets.LogSlider(0.01, 50, value=1.0, static=4),
+            n_outliers=widgets.IntSlider(0, 20, value=5, static=[0, 5, 20])),
+        "universal": lambda clear: widgets.interactive(
+            nn.draw_universal, clear=clear, n_hidden=widgets.IntSlider(1, 64, value=8, static=[1, 8, 64]),
+            target=widgets.Dropdown(list(nn.TARGETS)), activation=widgets.Dropdown(["relu", "sigmoid"])),
+        "activation_explorer": lambda clear: widgets.interactive(
+            nn.draw_activation_explorer, clear=clear,
+            activation=widgets.Dropdown(nn.ACTIVATION_NAMES), x0=widgets.FloatSlider(-6, 6, 1.0, static=3)),
+    }
+    persistent_frames_match(make[name])

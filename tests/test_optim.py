@@ -279,7 +279,7 @@ def test_steps_to_target_equals_a_plain_sgd_loop():
 
 # -- figures at the extremes of their controls --------------------------------------------------
 def test_trajectory_figure_extremes_draw_without_error():
-    from dlbook import widgets
+    from dlbook import plot, widgets
     fig = widgets.interactive(optim.draw_trajectory, clear=False, lr=widgets.LogSlider(1e-4, 1.0, 0.01),
                               momentum=widgets.FloatSlider(0.0, 0.99, 0.9),
                               optimizer=widgets.Dropdown(["sgd", "nesterov", "adagrad", "rmsprop", "adam"]),
@@ -289,7 +289,7 @@ def test_trajectory_figure_extremes_draw_without_error():
             for lr, mom in ((1e-4, 0.0), (1.0, 0.99)):
                 assert fig.render(lr=lr, momentum=mom, optimizer=name, surface=surface)[:4] == b"\x89PNG"
     fig.render(lr=1.0, momentum=0.0, optimizer="sgd", surface="rosenbrock")
-    note = fig.figure._traj["note"]
+    note = plot.artists(fig.figure, "trajectory")["note"]
     assert note.get_visible() and note.get_text().startswith("diverged at step")
 
 
@@ -396,3 +396,24 @@ def test_exercise_nesterov_lookahead_equals_torch_form():
         theta = theta + v
         opt.step([A @ p])
         assert np.allclose(theta + 0.8 * v, p, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["trajectory", "noise"])
+def test_persistent_figures_match_fresh_ones(name, persistent_frames_match):
+    """clear=False redraws (as in the chapter) look exactly like frames drawn from scratch."""
+    from functools import partial
+
+    from dlbook import widgets
+    G = np.random.default_rng(7).standard_normal((100, 6)) + 0.3
+    noise = optim.GradientNoise(G, [1, 10, 100], num_batches=50)
+    make = {
+        "trajectory": lambda clear: widgets.interactive(
+            optim.draw_trajectory, clear=clear, lr=widgets.LogSlider(1e-4, 1.0, 0.01, static=3),
+            momentum=widgets.FloatSlider(0.0, 0.99, 0.9, static=2),
+            optimizer=widgets.Dropdown(["sgd", "nesterov", "adam"]),
+            surface=widgets.Dropdown(["quadratic", "rosenbrock"])),
+        "noise": lambda clear: widgets.interactive(
+            partial(optim.draw_gradient_noise, noise=noise), clear=clear,
+            batch_size=widgets.IntSlider(1, 100, 10, static=[1, 2, 10, 99, 100])),
+    }
+    persistent_frames_match(make[name])

@@ -376,3 +376,29 @@ def test_fit_custom_l1_prox_gives_exact_zeros_and_validates():
         R.fit_custom(net, X[:10], y[:10], torch.nn.functional.cross_entropy, num_epochs=0)
     with pytest.raises(ValueError, match="l1"):
         R.fit_custom(net, X[:10], y[:10], torch.nn.functional.cross_entropy, l1=-1.0)
+
+
+@pytest.mark.parametrize("name", ["dropout", "early_stopping", "augment"])
+def test_persistent_figures_match_fresh_ones(name, persistent_frames_match):
+    """clear=False redraws (as in the chapter) look exactly like frames drawn from scratch."""
+    import functools
+    from dlbook import widgets
+    rng = np.random.default_rng(0)
+    curves = {p: np.exp(-np.linspace(0, 3, 40)) + p for p in [0.0, 0.4, 0.8]}
+    v = np.r_[np.linspace(1, 0.2, 20), np.linspace(0.2, 0.6, 20)]
+    image, photos = rng.uniform(size=(8, 8)), (rng.uniform(size=(12, 16, 3)), rng.uniform(size=(12, 16, 3)))
+    digits = rng.uniform(size=(6, 8, 8))
+    make = {
+        "dropout": lambda clear: widgets.interactive(
+            functools.partial(R.draw_dropout, image=image, curves=curves), clear=clear,
+            p=widgets.FloatSlider(0.0, 1.0, value=0.5, static=[0.0, 0.4, 0.5, 0.99, 1.0])),
+        "early_stopping": lambda clear: widgets.interactive(
+            functools.partial(R.draw_early_stopping, val_loss=v, train_loss=v / 2, test_acc=1 - v / 4),
+            clear=clear, patience=widgets.IntSlider(1, 60, value=5, static=[1, 3, 5, 20, 60])),
+        "augment": lambda clear: widgets.interactive(
+            functools.partial(R.draw_augment, images=photos, digits=digits), clear=clear,
+            augmentation=widgets.Dropdown(["flip", "rotation", "crop", "colour", "cutout", "mixup",
+                                           "cutmix"]),
+            strength=widgets.FloatSlider(0.0, 1.0, value=0.5, static=3)),
+    }
+    persistent_frames_match(make[name])

@@ -145,3 +145,14 @@ def test_schedule_figure_extremes_draw_without_error():
             assert png[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="schedule_name"):
         schedules.draw_schedules(fig.figure, "triangle")
+
+
+def test_persistent_figure_matches_fresh_one(persistent_frames_match):
+    """clear=False redraws (as in the chapter) look exactly like frames drawn from scratch."""
+    from dlbook import widgets
+    persistent_frames_match(lambda clear: widgets.interactive(
+        schedules.draw_schedules, clear=clear,
+        schedule_name=widgets.Dropdown(list(schedules.SCHEDULES[1:])),
+        gamma=widgets.FloatSlider(0.05, 0.95, 0.1, static=2),
+        step_size=widgets.IntSlider(5, 50, 30, static=2),
+        warmup_pct=widgets.FloatSlider(0.05, 0.6, 0.3, static=2)))

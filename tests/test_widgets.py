@@ -172,5 +172,7 @@ def test_a_persistent_figure_recovers_after_an_error():
     slider, image = fig.widget.children[0].children[0], fig.widget.children[1]
     slider.value = 2.0
     assert fig._stale
+    error_frame = image.value
     slider.value = 0.5
     assert not fig._stale and len(fig.figure.axes[0].lines) == 1
+    assert image.value[:4] == b"\x89PNG" and image.value != error_frame
