@@ -14,6 +14,7 @@ from matplotlib.ticker import LogLocator, NullLocator
 from dlbook import plot
 from dlbook.checks import check_positive
 
+
 # -- gradient clipping -------------------------------------------------------------------------
 def _as_grads(grads):
     if isinstance(grads, np.ndarray):
