@@ -204,7 +204,7 @@ class Interactive:
         with plot.style():
             self.figure = Figure(figsize=figsize, dpi=dpi)
         self._canvas = FigureCanvasAgg(self.figure)
-        self._positions, self._suptitle_xy = None, None
+        self._positions, self._xlabel_y, self._suptitle_xy = None, None, None
         self._stale = False    # True after an error message replaced the figure's own axes
         self._widget = None
         self._cache, self.cache_size = {}, 256   # PNG bytes by control values (~10-40 KB each)
@@ -245,18 +245,23 @@ class Interactive:
         return _encode_png(self._canvas)
 
     def _layout(self):
-        """Constrained layout once; later frames reuse the axes positions (halves redraw time)
-        and the suptitle's, which constrained layout also moves."""
+        """Constrained layout once; later frames reuse what it decided (halves redraw time):
+        the axes positions, the suptitle's, and each x-axis label's height. (A free x label
+        re-measures every tick label on every draw to dodge them; x tick labels keep their
+        height from frame to frame, y tick labels do not, so y labels stay free.)"""
         fig = self.figure
         if self._positions is not None and len(fig.axes) == len(self._positions):
-            for ax, pos in zip(fig.axes, self._positions):
+            for ax, pos, xlabel_y in zip(fig.axes, self._positions, self._xlabel_y):
                 ax.set_position(pos)
+                if xlabel_y is not None:
+                    ax.xaxis.set_label_coords(0.5, xlabel_y)      # axes coordinates
             if self._suptitle_xy is not None and getattr(fig, "_suptitle", None) is not None:
                 fig._suptitle.set_position(self._suptitle_xy)
             return
         fig.set_layout_engine("constrained")
         fig.draw_without_rendering()
         self._positions = [ax.get_position() for ax in fig.axes]
+        self._xlabel_y = [_xlabel_height(ax) for ax in fig.axes]
         suptitle = getattr(fig, "_suptitle", None)
         self._suptitle_xy = suptitle.get_position() if suptitle is not None else None
         fig.set_layout_engine("none")
@@ -367,6 +372,16 @@ class Interactive:
             if key in view:
                 bundle[key] = view[key]
         return bundle
+
+
+def _xlabel_height(ax):
+    """Where the last draw put ax's x label, as a y in axes coordinates (None: no label, or
+    a label placed by hand)."""
+    axis = ax.xaxis
+    if not axis.label.get_text() or axis.label.get_transform() is ax.transAxes:
+        return None
+    _, y_px = axis.label.get_transform().transform(axis.label.get_position())
+    return float(ax.transAxes.inverted().transform((0.0, y_px))[1])
 
 
 def _encode_png(canvas):

@@ -34,6 +34,42 @@ def test_render_returns_png_and_redraws_the_same_figure():
     assert len(fig.figure.axes) == 1  # cleared and redrawn, not stacked
 
 
+@pytest.mark.parametrize("clear", [True, False])
+def test_a_frame_does_not_depend_on_the_frames_drawn_before_it(clear):
+    """The layout is computed on the first frame and reused (axes, suptitle, x-label height):
+    a frame looks the same whichever frames were drawn between it and the first."""
+    from PIL import Image
+    import io
+
+    def draw(fig, scale=1.0):
+        if clear or not fig.axes:
+            ax1, ax2 = fig.subplots(1, 2)
+            ax1.plot([], [])
+            ax2.plot([], [])
+            ax1.set_xlabel("time t"), ax2.set_xlabel("log scale"), ax1.set_ylabel("value")
+            ax2.set_xscale("log")
+            fig.suptitle(" ")
+        ax1, ax2 = fig.axes
+        x = np.linspace(1, 100, 50)
+        ax1.lines[0].set_data(x, scale * np.sin(x / 10))
+        ax2.lines[0].set_data(x, scale * np.log(x))
+        for ax in (ax1, ax2):
+            ax.relim(), ax.autoscale_view()
+        fig.suptitle(f"scale {scale:.3g}")
+
+    def png(fig, **values):
+        return np.asarray(Image.open(io.BytesIO(fig.render(**values))))
+    walked, direct = (widgets.interactive(draw, clear=clear, scale=widgets.LogSlider(0.01, 100, 1.0))
+                      for _ in range(2))
+    first = png(walked)                                          # sets the layout
+    for scale in (0.01, 100.0, 3.0):
+        png(walked, scale=scale)
+    assert np.array_equal(png(walked, scale=1.0), first)         # reused layout == computed one
+    png(direct)
+    assert np.array_equal(png(walked, scale=0.5), png(direct, scale=0.5))
+    assert walked.figure.axes[0].xaxis.label.get_transform() is walked.figure.axes[0].transAxes
+
+
 def test_frames_cover_every_combination_of_static_values():
     fig = make()
     frames = fig.frames()
