@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from dlbook.checks import check_real
+from dlbook.checks import check_int, check_real
 from dlbook.util import as_generator
 
 
@@ -75,9 +75,7 @@ def rotate(img, angle, fill=0.0):
 def resize(img, height, width):
     """Bilinear resize to (height, width), as torch `interpolate(mode="bilinear", align_corners=False)`."""
     img = _check_image(img)
-    for name, v in (("height", height), ("width", width)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    height, width = check_int("height", height, 1), check_int("width", width, 1)
     H, W = img.shape[:2]
     # pixel centres: src = (dst + 0.5) * in/out - 0.5, clamped at 0 like torch
     rows = np.maximum((np.arange(height) + 0.5) * H / height - 0.5, 0.0)
@@ -92,9 +90,8 @@ def crop(img, top, left, height, width):
     """The window img[top:top+height, left:left+width]; ValueError if it leaves the image."""
     img = _check_image(img)
     H, W = img.shape[:2]
-    for name, v in (("top", top), ("left", left), ("height", height), ("width", width)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-            raise ValueError(f"{name} must be a non-negative int, got {v!r}")
+    top, left = check_int("top", top, 0), check_int("left", left, 0)
+    height, width = check_int("height", height, 0), check_int("width", width, 0)
     if height < 1 or width < 1 or top + height > H or left + width > W:
         raise ValueError(f"height/width: window ({top}, {left}, {height}, {width}) does not fit "
                          f"in an image of size ({H}, {W})")
@@ -189,8 +186,7 @@ def one_hot(y, num_classes):
     y = np.asarray(y)
     if not np.issubdtype(y.dtype, np.integer) or y.ndim != 1:
         raise ValueError(f"y must be a 1-D int array, got dtype {y.dtype}, shape {y.shape}")
-    if not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    num_classes = check_int("num_classes", num_classes, 1)
     if y.size and (y.min() < 0 or y.max() >= num_classes):
         raise ValueError(f"y must lie in [0, {num_classes}), got values in [{y.min()}, {y.max()}]")
     return np.eye(num_classes)[y]
@@ -268,15 +264,9 @@ def _check_words(words):
     return list(words)
 
 
-def _check_count(name, n):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"{name} must be a non-negative int, got {n!r}")
-    return int(n)
-
-
 def synonym_replace(words, n, rng=None, table=None):
     """Replace up to n distinct words that have an entry in `table` by a random synonym."""
-    words, n, rng = _check_words(words), _check_count("n", n), as_generator(rng)
+    words, n, rng = _check_words(words), check_int("n", n, 0), as_generator(rng)
     table = SYNONYMS if table is None else table
     candidates = [i for i, w in enumerate(words) if w.lower() in table]
     for i in rng.permutation(candidates)[:n]:
@@ -299,7 +289,7 @@ def random_deletion(words, p, rng=None):
 
 def random_swap(words, n, rng=None):
     """Swap the words at two random positions, n times."""
-    words, n, rng = _check_words(words), _check_count("n", n), as_generator(rng)
+    words, n, rng = _check_words(words), check_int("n", n, 0), as_generator(rng)
     if len(words) < 2:
         return words
     for _ in range(n):
@@ -310,7 +300,7 @@ def random_swap(words, n, rng=None):
 
 def random_insertion(words, n, rng=None, table=None):
     """Insert a synonym of a random table word at a random position, n times."""
-    words, n, rng = _check_words(words), _check_count("n", n), as_generator(rng)
+    words, n, rng = _check_words(words), check_int("n", n, 0), as_generator(rng)
     table = SYNONYMS if table is None else table
     for _ in range(n):
         candidates = [w for w in words if w.lower() in table]

@@ -10,6 +10,10 @@ def check_int(name, value, lo=None, hi=None):
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise ValueError(f"{name} must be an int, got {value!r}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
+        if hi is None:
+            raise ValueError(f"{name} must be an int >= {lo}, got {value!r}")
+        if lo is None:
+            raise ValueError(f"{name} must be an int <= {hi}, got {value!r}")
         raise ValueError(f"{name} must lie in [{lo}, {hi}], got {value!r}")
     return int(value)
 
@@ -47,6 +51,14 @@ def finite_array(name, a, ndim=None):
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     return a
+
+
+def check_sizes(name, sizes):
+    """Layer widths [d_in, h_1, ..., d_out]: at least two ints >= 1; returns a list of ints."""
+    sizes = [check_int(name, s, 1) for s in sizes]
+    if len(sizes) < 2:
+        raise ValueError(f"{name} must hold at least 2 layer widths, got {sizes!r}")
+    return sizes
 
 
 def check_Xy(X, y):

@@ -12,7 +12,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import LogLocator, NullLocator
 
 from dlbook import plot
-from dlbook.checks import check_positive
+from dlbook.checks import check_int, check_positive, check_real
 
 
 # -- gradient clipping -------------------------------------------------------------------------
@@ -46,8 +46,7 @@ def clip_grad_norm(grads, max_norm, norm_type=2.0, eps=1e-6):
     """
     grads = _as_grads(grads)
     max_norm = check_positive("max_norm", max_norm)
-    if isinstance(eps, bool) or not isinstance(eps, Real) or not eps >= 0:
-        raise ValueError(f"eps must be a number >= 0, got {eps!r}")
+    eps = check_real("eps", eps, 0.0)
     norm = total_norm(grads, norm_type)
     with np.errstate(invalid="ignore", divide="ignore"):
         coef = min(max_norm / (norm + eps), 1.0) if np.isfinite(norm) else max_norm / norm
@@ -84,8 +83,7 @@ def deep_mlp(d_in, d_out, depth, width=32, arch="plain", activation="relu"):
     if activation not in acts:
         raise ValueError(f"activation must be one of {sorted(acts)}, got {activation!r}")
     for name, v in (("d_in", d_in), ("d_out", d_out), ("depth", depth), ("width", width)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive int, got {v!r}")
+        check_int(name, v, 1)
 
     class DeepMLP(nn.Module):
         def __init__(self):

@@ -4,12 +4,11 @@ Points live in a box given by `bounds` = [(low, high), ...]; the searches return
 to try, and the sequential one (`BayesOpt`) asks for one point at a time after seeing results.
 """
 import math
-from numbers import Real
 
 import numpy as np
 
 from dlbook import plot
-from dlbook.checks import check_int
+from dlbook.checks import check_int, check_positive
 from dlbook.optim import group_softmax
 from dlbook.util import one_blas_thread
 
@@ -92,8 +91,7 @@ def random_points(bounds, n_trials, rng=0):
 # -- a tiny Gaussian process -------------------------------------------------------------------
 def rbf_kernel(A, B, length_scale):
     """k(a, b) = exp(−‖a − b‖² / (2ℓ²)); A (n, D), B (m, D) → (n, m)."""
-    if isinstance(length_scale, bool) or not isinstance(length_scale, Real) or length_scale <= 0:
-        raise ValueError(f"length_scale must be > 0, got {length_scale!r}")
+    check_positive("length_scale", length_scale)
     sq = ((A[:, None, :] - B[None, :, :]) ** 2).sum(-1)
     return np.exp(-0.5 * sq / length_scale ** 2)
 

@@ -17,9 +17,7 @@ def _check_shape(shape):
     shape = tuple(shape)
     if len(shape) < 2:
         raise ValueError(f"shape must have at least 2 dimensions (fan_in and fan_out), got {shape}")
-    if any(not isinstance(d, (int, np.integer)) or d < 1 for d in shape):
-        raise ValueError(f"shape must hold positive ints, got {shape}")
-    return shape
+    return tuple(check_int("shape", d, 1) for d in shape)
 
 
 def fans(shape):

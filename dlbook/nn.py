@@ -10,7 +10,7 @@ from functools import lru_cache
 import numpy as np
 
 from dlbook import activations, init, losses, plot
-from dlbook.checks import check_positive as _check_positive
+from dlbook.checks import check_int, check_sizes, check_positive as _check_positive
 from dlbook.losses import _array
 
 
@@ -36,10 +36,7 @@ class MLP:
     """
 
     def __init__(self, sizes, activation="relu", seed=0):
-        sizes = list(sizes)
-        if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1
-                                 for s in sizes):
-            raise ValueError(f"sizes must be >= 2 positive ints, got {sizes!r}")
+        sizes = check_sizes("sizes", sizes)
         self.f, self.df = activations.get(activation)
         self.sizes, self.activation = [int(s) for s in sizes], activation
         rng = np.random.default_rng(seed)
@@ -121,8 +118,7 @@ class MLP:
 
 def minibatches(n, batch_size, rng):
     """Index arrays of one epoch: a fresh permutation of range(n) cut into batches."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    batch_size = check_int("batch_size", batch_size, 1)
     order = rng.permutation(n)
     return [order[i:i + batch_size] for i in range(0, n, batch_size)]
 
@@ -137,8 +133,7 @@ def train(net, X, y, *, lr=0.1, num_epochs=10, batch_size=32, loss="cross_entrop
     """Mini-batch gradient descent with the MLP's own backward pass; returns a history dict."""
     from tqdm.auto import tqdm
     _check_positive("lr", lr)
-    if isinstance(num_epochs, bool) or not isinstance(num_epochs, (int, np.integer)) or num_epochs < 1:
-        raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
+    num_epochs = check_int("num_epochs", num_epochs, 1)
     cost = _loss(loss)[0]
     X, y = _array(X, "X"), np.asarray(y)
     if len(X) != len(y):
@@ -268,8 +263,7 @@ def hidden_layer(n_hidden, activation="relu"):
     relu: unit i is relu(x − t_i), t_i = −1 + 2i/n (unit 0 is linear on the interval);
     sigmoid: unit i is σ((x − c_i)/w), centres c_i evenly spaced, width w = half a spacing.
     """
-    if isinstance(n_hidden, bool) or not isinstance(n_hidden, (int, np.integer)) or n_hidden < 1:
-        raise ValueError(f"n_hidden must be a positive int, got {n_hidden!r}")
+    n_hidden = check_int("n_hidden", n_hidden, 1)
     if activation == "relu":
         W1, b1 = np.ones((n_hidden, 1)), -(-1 + 2 * np.arange(n_hidden) / n_hidden)
     elif activation == "sigmoid":

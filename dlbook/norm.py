@@ -7,21 +7,16 @@ through depth and gradient clipping live in `dlbook.gradflow`.
 """
 import math
 from functools import lru_cache
-from numbers import Real
 
 import numpy as np
 
 from dlbook import plot
-from dlbook.checks import check_positive, finite_array
+from dlbook.checks import check_int, check_positive, check_real, finite_array
 
 
 # -- argument checks ---------------------------------------------------------------------------
 def _check_momentum(momentum):
-    if momentum is None:
-        return None
-    if isinstance(momentum, bool) or not isinstance(momentum, Real) or not 0 <= momentum <= 1:
-        raise ValueError(f"momentum must be a number in [0, 1] or None, got {momentum!r}")
-    return float(momentum)
+    return None if momentum is None else check_real("momentum", momentum, 0.0, 1.0)
 
 
 # -- BatchNorm ---------------------------------------------------------------------------------
@@ -122,10 +117,7 @@ class BatchNorm1d:
     """
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True):
-        if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) \
-                or num_features < 1:
-            raise ValueError(f"num_features must be a positive int, got {num_features!r}")
-        self.num_features = int(num_features)
+        self.num_features = check_int("num_features", num_features, 1)
         self.eps = check_positive("eps", eps)
         self.momentum = _check_momentum(momentum)
         self.affine = bool(affine)
@@ -183,14 +175,10 @@ class BatchNorm1d:
 
 # -- LayerNorm ---------------------------------------------------------------------------------
 def _normalized_shape(normalized_shape):
-    if isinstance(normalized_shape, (int, np.integer)) and not isinstance(normalized_shape, bool):
-        normalized_shape = (int(normalized_shape),)
-    shape = tuple(normalized_shape)
-    if not shape or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1
-                        for d in shape):
-        raise ValueError("normalized_shape must be a positive int or a tuple of them, "
-                         f"got {normalized_shape!r}")
-    return tuple(int(d) for d in shape)
+    dims = (normalized_shape,) if np.ndim(normalized_shape) == 0 else tuple(normalized_shape)
+    if not dims:
+        raise ValueError("normalized_shape must be a positive int or a non-empty tuple of them")
+    return tuple(check_int("normalized_shape", d, 1) for d in dims)
 
 
 def layernorm_forward(x, gamma, beta, eps=1e-5):
@@ -265,10 +253,8 @@ def batch_statistics(x, batch_size, num_batches=2000, index=0, eps=1e-5, seed=0)
     x = finite_array("x", x)
     if x.ndim != 1 or x.size < 2:
         raise ValueError(f"x must be 1-D with at least 2 values, got shape {x.shape}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    if not isinstance(index, (int, np.integer)) or not 0 <= index < x.size:
-        raise ValueError(f"index must be in [0, {x.size}), got {index!r}")
+    batch_size = check_int("batch_size", batch_size, 1)
+    index = check_int("index", index, 0, x.size - 1)
     rng = np.random.default_rng(seed)
     others = x[rng.integers(0, x.size, size=(num_batches, batch_size - 1))]
     batch = np.concatenate([np.full((num_batches, 1), x[index]), others], axis=1)  # (R, B)

@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from dlbook import activations, plot
-from dlbook.checks import check_real
+from dlbook.checks import check_int, check_real
 from dlbook.util import one_blas_thread
 
 
@@ -244,8 +244,7 @@ def trajectory(surface, name, lr, momentum=0.0, num_steps=100, start=None, blowu
         if surface not in SURFACES:
             raise ValueError(f"surface must be one of {sorted(SURFACES)}, got {surface!r}")
         surface = SURFACES[surface]()
-    if not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
-        raise ValueError(f"num_steps must be a positive int, got {num_steps!r}")
+    num_steps = check_int("num_steps", num_steps, 1)
     p = np.array(surface.start if start is None else start, dtype=float)
     opt = make(name, [p], lr, momentum)
     path, losses = [p.copy()], [surface.f(*p)]
@@ -377,8 +376,7 @@ def minibatch_gradients(G, batch_size, num_batches=200, rng=0):
     """Means of `num_batches` mini-batches of rows of G (drawn without replacement within a batch)."""
     G = np.asarray(G, float)
     N = len(G)
-    if not isinstance(batch_size, (int, np.integer)) or not 1 <= batch_size <= N:
-        raise ValueError(f"batch_size must be an int in [1, {N}], got {batch_size!r}")
+    batch_size = check_int("batch_size", batch_size, 1, N)
     rng = np.random.default_rng(rng)
     # the batch_size smallest of N uniform keys: a random subset, without replacement
     keys = rng.random((num_batches, N))
@@ -394,8 +392,7 @@ def gradient_noise(G, batch_size):
     """Exact RMS distance E‖g_B − g‖² ^ ½ for batches without replacement: √(tr Σ / B · (N−B)/(N−1))."""
     G = np.asarray(G, float)
     N = len(G)
-    if not isinstance(batch_size, (int, np.integer)) or not 1 <= batch_size <= N:
-        raise ValueError(f"batch_size must be an int in [1, {N}], got {batch_size!r}")
+    batch_size = check_int("batch_size", batch_size, 1, N)
     trace = ((G - G.mean(axis=0)) ** 2).sum(axis=1).mean()   # tr Σ with the 1/N population variance
     return math.sqrt(trace / batch_size * (N - batch_size) / (N - 1))
 
@@ -496,8 +493,7 @@ def steps_to_target(X, y, batch_size, lrs, target, max_steps=2000, num_classes=1
     """
     X, y = np.asarray(X, float), np.asarray(y)
     N, d = X.shape
-    if not isinstance(batch_size, (int, np.integer)) or not 1 <= batch_size <= N:
-        raise ValueError(f"batch_size must be an int in [1, {N}], got {batch_size!r}")
+    batch_size = check_int("batch_size", batch_size, 1, N)
     lrs = np.asarray(lrs, float)
     if lrs.ndim != 1 or np.any(lrs <= 0):
         raise ValueError("lrs must be a 1-D array of positive learning rates")

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from dlbook import activations, plot
-from dlbook.checks import check_real, finite_array
+from dlbook.checks import check_int, check_real, finite_array
 
 
 # -- weight penalties ------------------------------------------------------------------------
@@ -110,8 +110,7 @@ def early_stopping(val_losses, patience, min_delta=0.0):
     losses = finite_array("val_losses", val_losses)
     if losses.ndim != 1 or losses.size == 0:
         raise ValueError(f"val_losses must be a non-empty 1-D sequence, got shape {losses.shape}")
-    if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1:
-        raise ValueError(f"patience must be a positive int, got {patience!r}")
+    patience = check_int("patience", patience, 1)
     min_delta = check_real("min_delta", min_delta, 0.0)
     best, best_epoch, wait = math.inf, 0, 0
     for epoch, loss in enumerate(losses):
@@ -131,10 +130,10 @@ def _check_labels(y, num_classes=None):
         raise ValueError(f"y must be a non-empty 1-D int array, got dtype {y.dtype}, shape {y.shape}")
     if y.min() < 0:
         raise ValueError("y must hold non-negative class indices")
-    k = int(y.max()) + 1 if num_classes is None else num_classes
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1 or y.max() >= k:
-        raise ValueError(f"num_classes must be an int > max(y) = {y.max()}, got {num_classes!r}")
-    return y, int(k)
+    k = int(y.max()) + 1 if num_classes is None else check_int("num_classes", num_classes, 1)
+    if y.max() >= k:
+        raise ValueError(f"num_classes must be > max(y) = {y.max()}, got {num_classes!r}")
+    return y, k
 
 
 def class_weights(y, num_classes=None):

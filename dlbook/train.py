@@ -3,7 +3,7 @@ import random
 
 import numpy as np
 
-from dlbook.checks import check_choice, check_int, check_positive
+from dlbook.checks import check_choice, check_int, check_positive, check_sizes
 
 
 def seed_everything(seed):
@@ -21,9 +21,7 @@ def mlp(sizes, activation="relu", bias=True):
     acts = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "linear": nn.Identity,
             "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU}
     check_choice("activation", activation, sorted(acts))
-    sizes = list(sizes)
-    if len(sizes) < 2 or any(not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
-        raise ValueError(f"sizes must be >= 2 positive ints, got {sizes!r}")
+    sizes = check_sizes("sizes", sizes)
     layers = []
     for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(int(d_in), int(d_out), bias=bias))

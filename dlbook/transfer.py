@@ -9,12 +9,11 @@ trains a whole sweep of seeds and training-set sizes at once. torch is imported 
 import math
 from collections import OrderedDict
 from functools import lru_cache
-from numbers import Real
 
 import numpy as np
 
 from dlbook import activations, plot
-from dlbook.checks import check_positive
+from dlbook.checks import check_int, check_positive, check_real, check_sizes
 from dlbook.util import one_blas_thread
 
 # Strategies compared in the chapter: which layer groups train, and how.
@@ -34,10 +33,7 @@ def place_on_canvas(X, size, rng, copies=1, side=8):
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != side * side:
         raise ValueError(f"X must have shape (N, {side * side}), got {X.shape}")
-    if not isinstance(size, (int, np.integer)) or size < side:
-        raise ValueError(f"size must be an int >= side={side}, got {size!r}")
-    if not isinstance(copies, (int, np.integer)) or copies < 1:
-        raise ValueError(f"copies must be a positive int, got {copies!r}")
+    size, copies = check_int("size", size, side), check_int("copies", copies, 1)
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     n = len(X)
     offsets = rng.integers(0, size - side + 1, size=(n * copies, 2))   # (row, col) of top-left
@@ -51,8 +47,7 @@ def sample_per_class(y, n_per_class, rng, classes=None):
     """Indices of `n_per_class` examples of every class of y, drawn without replacement."""
     y = np.asarray(y)
     classes = np.unique(y) if classes is None else np.asarray(classes)
-    if not isinstance(n_per_class, (int, np.integer)) or n_per_class < 1:
-        raise ValueError(f"n_per_class must be a positive int, got {n_per_class!r}")
+    n_per_class = check_int("n_per_class", n_per_class, 1)
     counts = {c: int((y == c).sum()) for c in classes}
     if min(counts.values()) < n_per_class:
         raise ValueError(f"n_per_class={n_per_class} exceeds the smallest class count {counts}")
@@ -62,13 +57,6 @@ def sample_per_class(y, n_per_class, rng, classes=None):
 
 
 # -- networks with named layers ------------------------------------------------------------------
-def _check_sizes(sizes):
-    sizes = list(sizes)
-    if len(sizes) < 2 or any(not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
-        raise ValueError(f"sizes must be >= 2 positive ints, got {sizes!r}")
-    return [int(s) for s in sizes]
-
-
 def _layer_names(n_linear):
     return [f"fc{i + 1}" for i in range(n_linear - 1)] + ["head"]
 
@@ -76,7 +64,7 @@ def _layer_names(n_linear):
 def named_mlp(sizes):
     """ReLU MLP whose Linear layers are called fc1, fc2, ..., head: sizes = [d_in, ..., d_out]."""
     import torch.nn as nn
-    sizes = _check_sizes(sizes)
+    sizes = check_sizes("sizes", sizes)
     names, layers = _layer_names(len(sizes) - 1), []
     for i, (name, d_in, d_out) in enumerate(zip(names, sizes[:-1], sizes[1:])):
         layers.append((name, nn.Linear(d_in, d_out)))
@@ -107,9 +95,8 @@ def _stacked_linear_class():
 def stacked_mlp(sizes, n_models):
     """`n_models` independent copies of named_mlp(sizes) trained side by side: x (M, N, d_in)."""
     import torch.nn as nn
-    sizes = _check_sizes(sizes)
-    if not isinstance(n_models, (int, np.integer)) or n_models < 1:
-        raise ValueError(f"n_models must be a positive int, got {n_models!r}")
+    sizes = check_sizes("sizes", sizes)
+    n_models = check_int("n_models", n_models, 1)
     Linear = _stacked_linear_class()
     names, layers = _layer_names(len(sizes) - 1), []
     for i, (name, d_in, d_out) in enumerate(zip(names, sizes[:-1], sizes[1:])):
@@ -198,10 +185,7 @@ def layerwise_lrs(groups, lr, decay):
     groups = list(groups)
     if not groups:
         raise ValueError("groups must not be empty")
-    if isinstance(lr, bool) or not isinstance(lr, Real) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-    if isinstance(decay, bool) or not isinstance(decay, Real) or not 0 <= decay <= 1:
-        raise ValueError(f"decay must be a number in [0, 1], got {decay!r}")
+    lr, decay = check_positive("lr", lr), check_real("decay", decay, 0.0, 1.0)
     depth = len(groups) - 1
     return {g: lr * decay ** (depth - i) for i, g in enumerate(groups)}
 
@@ -215,8 +199,7 @@ def param_groups(net, lrs, include_frozen=False):
         raise ValueError(f"lrs must be a non-empty dict {{prefix: lr}}, got {lrs!r}")
     _check_prefixes(net, tuple(lrs), arg="lrs")
     for prefix, lr in lrs.items():
-        if isinstance(lr, bool) or not isinstance(lr, Real) or not math.isfinite(lr) or lr < 0:
-            raise ValueError(f"lrs[{prefix!r}] must be a finite number >= 0, got {lr!r}")
+        check_real(f"lrs[{prefix!r}]", lr, 0.0)
     groups = {prefix: [] for prefix in lrs}
     for name, p in net.named_parameters():
         owners = [prefix for prefix in lrs if _matches(name, (prefix,))]
@@ -235,9 +218,7 @@ def unfreezing_schedule(groups, num_steps):
     groups = list(groups)
     if not groups:
         raise ValueError("groups must not be empty")
-    if not isinstance(num_steps, (int, np.integer)) or num_steps < len(groups):
-        raise ValueError(f"num_steps must be an int >= the number of groups ({len(groups)}), "
-                         f"got {num_steps!r}")
+    num_steps = check_int("num_steps", num_steps, len(groups))   # >= one step per group
     starts = [int(round(s * num_steps / len(groups))) for s in range(len(groups))]
     return [(start, groups[len(groups) - 1 - s:]) for s, start in enumerate(starts)]
 
@@ -286,8 +267,7 @@ def sample_batch(mask, batch_size, generator=None):
     models with fewer than B examples (and carries mask 0 there).
     """
     import torch
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    batch_size = check_int("batch_size", batch_size, 1)
     B = min(int(batch_size), mask.shape[1])
     scores = torch.rand(mask.shape, generator=generator) + 2.0 * mask   # valid: [2, 3), pad: [0, 1)
     return scores.topk(B, dim=1).indices
@@ -304,8 +284,7 @@ def train_stack(net, X, y, mask, *, num_steps, lrs, schedule=None, batch_size=No
     """
     import torch
     from tqdm.auto import tqdm
-    if not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
-        raise ValueError(f"num_steps must be a positive int, got {num_steps!r}")
+    num_steps = check_int("num_steps", num_steps, 1)
     if schedule is not None:
         freeze_all_but(net, schedule[0][1])
     # layers frozen now but unfrozen later must already be in the optimizer

@@ -13,6 +13,7 @@ def test_good_values_pass_through_converted():
     assert checks.check_positive("lr", 1e-3) == 1e-3
     assert checks.check_choice("mode", "a", ("a", "b")) == "a"
     np.testing.assert_array_equal(checks.finite_array("X", [[1, 2]], ndim=2), [[1.0, 2.0]])
+    assert checks.check_sizes("sizes", (np.int64(64), 16, 10)) == [64, 16, 10]
     X, y = checks.check_Xy([[1, 2], [3, 4]], [5, 6])
     assert X.dtype == y.dtype == np.float64 and X.shape == (2, 2) and y.shape == (2,)
 
@@ -30,6 +31,9 @@ def test_good_values_pass_through_converted():
     (lambda: checks.check_positive("lr", -1e-3), "lr"),
     (lambda: checks.check_choice("mode", "c", ("a", "b")), "mode"),
     (lambda: checks.finite_array("X", [1.0, np.nan]), "X"),
+    (lambda: checks.check_sizes("sizes", [64]), "sizes"),
+    (lambda: checks.check_sizes("sizes", [64, 0, 10]), "sizes"),
+    (lambda: checks.check_sizes("widths", [64, 2.5]), "widths"),
     (lambda: checks.check_Xy(np.zeros(3), np.zeros(3)), "X"),
     (lambda: checks.check_Xy(np.zeros((3, 2)), np.zeros(4)), "y"),
     (lambda: checks.check_Xy(np.zeros((3, 2)), [0.0, np.inf, 1.0]), "y"),
