@@ -6,7 +6,9 @@
   Figure; each move calls `draw(fig, **values)` again and re-renders that figure;
 * in the static HTML (when the build sets ``DLBOOK_STATIC_FRAMES=1``): plain HTML controls
   and frames precomputed for every combination of each control's `static` values, swapped
-  by a few lines of inline JavaScript — no kernel, no request outside the page.
+  by a few lines of inline JavaScript — no kernel. The frames are inlined in the cell's HTML;
+  the book's build then moves them into files the page fetches when a control first moves
+  (`externalize_frames`), so no request ever leaves the site.
 
 Committed notebooks are executed without that variable, so they carry only a small
 placeholder instead of the frames (notebooks stay small and nbval compares text only).
@@ -18,6 +20,7 @@ import itertools
 import json
 import math
 import os
+import re
 import time
 import weakref
 from numbers import Real
@@ -29,7 +32,7 @@ from dlbook import plot
 STATIC_ENV = "DLBOOK_STATIC_FRAMES"
 _CREATED = weakref.WeakSet()  # every Interactive made in this process (the benchmark measures them)
 _COUNTER = itertools.count()
-MAX_FRAMES = 300  # per figure: frames are inlined in the page, so keep the product small
+MAX_FRAMES = 300  # per figure: every frame is drawn during the build and stored in the site
 
 
 def _fmt(value):
@@ -174,10 +177,35 @@ _LABEL_CSS = "display:inline-block;margin:0 1.5em 0.3em 0;white-space:nowrap;ver
 _STATIC_JS = """(function(){var root=document.currentScript.parentElement;
 var data=JSON.parse(root.querySelector('script.dlbook-frames').textContent);
 var img=root.querySelector('img.dlbook-frame');var inputs=root.querySelectorAll('[data-param]');
+function url(f){return data.urls?f:'data:image/png;base64,'+f;}var fetched=false;
 function show(){var key=[];inputs.forEach(function(el){var i=parseInt(el.value,10);key.push(i);
 var out=el.parentElement.querySelector('output');if(out){out.textContent=data.labels[el.dataset.param][i];}});
-var src=data.frames[key.join(',')];if(src){img.src='data:image/png;base64,'+src;}}
+var f=data.frames[key.join(',')];if(f){img.src=url(f);}
+if(data.urls&&!fetched){fetched=true;Object.keys(data.frames).forEach(function(k){(new Image()).src=url(data.frames[k]);});}}
 inputs.forEach(function(el){el.addEventListener('input',show);el.addEventListener('change',show);});})();"""
+
+# The frames of one figure inside a page, and its default frame (see `Interactive.to_html`).
+_FRAMES_RE = re.compile(r'(<script type="application/json" class="dlbook-frames">)(.*?)(</script>)', re.S)
+_DEFAULT_RE = re.compile(r'(<img class="dlbook-frame"[^>]*? src=")data:image/png;base64,([^"]+)(")')
+
+
+def externalize_frames(page, write_png):
+    """Move the inlined frames of every static figure in an HTML `page` into files.
+
+    `write_png(png_bytes) -> url` stores one frame and returns the URL the page should load it
+    from. Frames are then fetched on demand (all of a figure's frames on its first move) and a
+    page weighs a few hundred KB instead of MB. Returns the rewritten page.
+    """
+    def frames(m):
+        data = json.loads(m.group(2))
+        if not data.get("urls"):
+            data["frames"] = {k: write_png(base64.b64decode(v)) for k, v in data["frames"].items()}
+            data["urls"] = True
+        return m.group(1) + json.dumps(data, separators=(",", ":")) + m.group(3)
+
+    page = _FRAMES_RE.sub(frames, page)
+    return _DEFAULT_RE.sub(lambda m: m.group(1) + html.escape(write_png(base64.b64decode(m.group(2))))
+                           + m.group(3), page)
 
 
 class Interactive:

@@ -122,14 +122,33 @@ def test_every_kernel_free_control_changes_its_figure(browser, server, path):
             before = img.get_attribute("src")
             _move(controls.nth(j), v.page)
             after = img.get_attribute("src")
-            assert after.startswith("data:image/png;base64,")
+            assert "_static/dlbook-frames/" in after and after.endswith(".png")
             assert after != before, f"figure {i}, control {j} did not change the frame"
+            img.evaluate("el => el.complete || new Promise(r => { el.onload = el.onerror = r; })")
+            assert img.evaluate("el => el.naturalWidth") > 0, f"figure {i}: frame {after} did not load"
         out = fig.locator("output")
         if out.count():
             assert out.first.inner_text().strip() != ""
     assert multi >= 1, "at least one figure has two or more controls"
     assert v.errors == [] and v.outside == []
     v.page.close()
+
+
+@pytest.mark.parametrize("path", CHAPTER_PAGES)
+def test_frames_live_in_files_so_pages_stay_light(path):
+    """The build moves every figure's frames out of the page into _static/dlbook-frames/."""
+    import json
+    import re
+    page = (SITE / path).read_text(encoding="utf-8")
+    assert "base64,iVBOR" not in page                       # no inlined PNG left
+    assert len(page.encode()) < 1_000_000, f"{path}: {len(page.encode()) // 1000} KB"
+    payloads = re.findall(r'class="dlbook-frames">(.*?)</script>', page, re.S)
+    assert len(payloads) >= 2
+    for payload in payloads:
+        data = json.loads(payload)
+        assert data["urls"] is True
+        for url in data["frames"].values():
+            assert (SITE / path).parent.joinpath(url).resolve().is_file(), url
 
 
 @pytest.mark.parametrize("path", CHAPTER_PAGES)

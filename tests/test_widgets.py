@@ -91,6 +91,29 @@ def test_static_html_has_controls_frames_and_script():
     assert "addEventListener('input'" in page
 
 
+def test_externalized_frames_become_urls_and_keep_every_frame():
+    fig = make(static=3)
+    page = "<p>before</p>" + fig.to_html() + "<p>between</p>" + fig.to_html()
+    inline = json.loads(re.search(r'class="dlbook-frames">(.*?)</script>', page).group(1))
+    stored = {}
+
+    def write_png(png):
+        assert png.startswith(PNG_MAGIC)
+        url = f"../_static/dlbook-frames/{len(stored)}.png"
+        stored[url] = png
+        return url
+    out = widgets.externalize_frames(page, write_png)
+    assert "base64,iVBOR" not in out and out.startswith("<p>before</p>") and "<p>between</p>" in out
+    payloads = [json.loads(m) for m in re.findall(r'class="dlbook-frames">(.*?)</script>', out)]
+    assert len(payloads) == 2 and all(p["urls"] for p in payloads)
+    for key, b64 in inline["frames"].items():                 # same frames, now behind URLs
+        assert stored[payloads[0]["frames"][key]] == base64.b64decode(b64)
+    default = re.search(r'<img class="dlbook-frame"[^>]*? src="([^"]+)"', out).group(1)
+    assert stored[default] == base64.b64decode(inline["frames"]["2,0"])
+    assert widgets.externalize_frames(out, write_png) == out   # a second pass changes nothing
+    assert "data.urls?f:" in out                                # the script handles both forms
+
+
 def test_mimebundle_placeholder_without_env_and_frames_with_it(monkeypatch):
     fig = make()
     monkeypatch.delenv(widgets.STATIC_ENV, raising=False)

@@ -6,7 +6,12 @@
 * pydata-sphinx-theme logs "invalid theme mode" unless `default_mode` is set: use light.
 * Jupyter Book's root `index.html` is a bare redirect with no icon link, so a browser may ask for
   `/favicon.ico` before it follows it: the book's favicon is also written there.
+* The static frames of every interactive figure arrive inlined in the page (MBs of base64);
+  they are moved into `_static/dlbook-frames/` (one PNG per frame, named by its hash) and
+  fetched when the reader first moves a control (`dlbook.widgets.externalize_frames`).
 """
+import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -23,6 +28,26 @@ def _page_context(app, pagename, templatename, context, doctree):
     context.setdefault("default_mode", "light")
 
 
+def _externalize_frames(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    from dlbook.widgets import externalize_frames
+    out = Path(app.outdir)
+    frames_dir = out / "_static" / "dlbook-frames"
+    for page in out.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        if 'class="dlbook-frames"' not in text:
+            continue
+
+        def write_png(png, page=page):
+            path = frames_dir / (hashlib.sha256(png).hexdigest()[:24] + ".png")
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(png)
+            return os.path.relpath(path, page.parent).replace(os.sep, "/")
+        page.write_text(externalize_frames(text, write_png), encoding="utf-8")
+
+
 def _root_favicon(app, exception):
     icon = app.config.html_favicon
     if exception is None and app.builder.format == "html" and icon:
@@ -32,4 +57,5 @@ def _root_favicon(app, exception):
 def setup(app):
     app.connect("html-page-context", _page_context, priority=900)
     app.connect("build-finished", _root_favicon)
+    app.connect("build-finished", _externalize_frames)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
