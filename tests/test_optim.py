@@ -162,41 +162,6 @@ def test_bad_params_and_grads_raise():
         optim.make("lion", [np.zeros(2)], 0.1)
 
 
-# -- trajectories and the quadratic theory ---------------------------------------------------
-def test_divergence_reported_not_raised():
-    s = optim.quadratic(1.0, 20.0)
-    path, losses, diverged_at = optim.trajectory(s, "sgd", lr=0.2)   # 0.2 > 2/20
-    assert diverged_at is not None and len(path) == diverged_at + 1
-    _, _, ok = optim.trajectory(s, "sgd", lr=0.09)                    # 0.09 < 2/20
-    assert ok is None
-
-
-def test_gd_stability_limit_is_two_over_lambda_max():
-    s = optim.quadratic(1.0, 20.0)
-    _, loss_in, _ = optim.trajectory(s, "sgd", lr=0.0999, num_steps=400)
-    _, loss_out, _ = optim.trajectory(s, "sgd", lr=0.1001, num_steps=400)
-    assert loss_in[-1] < loss_in[0] < loss_out[-1]
-
-
-def test_quadratic_rates_match_measurement():
-    r = optim.quadratic_rates(1.0, 20.0)
-    s = optim.quadratic(1.0, 20.0)
-    _, losses, _ = optim.trajectory(s, "sgd", r["gd_lr"], num_steps=200)
-    assert abs(optim.measured_rate(losses, skip=20) - r["gd_rate"]) < 2e-3
-    _, losses, _ = optim.trajectory(s, "sgd", r["hb_lr"], r["hb_beta"], num_steps=200)
-    assert optim.measured_rate(losses, skip=20) < r["hb_rate"] + 0.02
-    assert r["hb_rate"] < r["gd_rate"]
-
-
-def test_surface_gradients_match_torch():
-    rng = np.random.default_rng(0)
-    for s in (optim.quadratic(2.0, 7.0), optim.rosenbrock()):
-        for x, y in rng.uniform(-2, 2, (5, 2)):
-            tx = torch.tensor([x, y], dtype=torch.float64, requires_grad=True)
-            s.f(tx[0], tx[1]).backward()
-            assert np.allclose(s.grad(x, y), tx.grad.numpy(), rtol=1e-12)
-
-
 # -- softmax regression gradients and gradient noise -----------------------------------------
 @settings(max_examples=20, deadline=None)
 @given(N=st.integers(1, 20), d=st.integers(1, 6), C=st.integers(2, 5), seed=st.integers(0, 999))
@@ -278,21 +243,6 @@ def test_steps_to_target_equals_a_plain_sgd_loop():
 
 
 # -- figures at the extremes of their controls --------------------------------------------------
-def test_trajectory_figure_extremes_draw_without_error():
-    from dlbook import plot, widgets
-    fig = widgets.interactive(optim.draw_trajectory, clear=False, lr=widgets.LogSlider(1e-4, 1.0, 0.01),
-                              momentum=widgets.FloatSlider(0.0, 0.99, 0.9),
-                              optimizer=widgets.Dropdown(["sgd", "nesterov", "adagrad", "rmsprop", "adam"]),
-                              surface=widgets.Dropdown(["quadratic", "rosenbrock"]))
-    for surface in ("quadratic", "rosenbrock"):
-        for name in ("sgd", "nesterov", "adagrad", "rmsprop", "adam"):
-            for lr, mom in ((1e-4, 0.0), (1.0, 0.99)):
-                assert fig.render(lr=lr, momentum=mom, optimizer=name, surface=surface)[:4] == b"\x89PNG"
-    fig.render(lr=1.0, momentum=0.0, optimizer="sgd", surface="rosenbrock")
-    note = plot.artists(fig.figure, "trajectory")["note"]
-    assert note.get_visible() and note.get_text().startswith("diverged at step")
-
-
 def test_gradient_noise_figure_extremes():
     from functools import partial
     from dlbook import widgets
@@ -398,22 +348,13 @@ def test_exercise_nesterov_lookahead_equals_torch_form():
         assert np.allclose(theta + 0.8 * v, p, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["trajectory", "noise"])
-def test_persistent_figures_match_fresh_ones(name, persistent_frames_match):
+def test_persistent_figure_matches_fresh_one(persistent_frames_match):
     """clear=False redraws (as in the chapter) look exactly like frames drawn from scratch."""
     from functools import partial
 
     from dlbook import widgets
     G = np.random.default_rng(7).standard_normal((100, 6)) + 0.3
     noise = optim.GradientNoise(G, [1, 10, 100], num_batches=50)
-    make = {
-        "trajectory": lambda clear: widgets.interactive(
-            optim.draw_trajectory, clear=clear, lr=widgets.LogSlider(1e-4, 1.0, 0.01, static=3),
-            momentum=widgets.FloatSlider(0.0, 0.99, 0.9, static=2),
-            optimizer=widgets.Dropdown(["sgd", "nesterov", "adam"]),
-            surface=widgets.Dropdown(["quadratic", "rosenbrock"])),
-        "noise": lambda clear: widgets.interactive(
-            partial(optim.draw_gradient_noise, noise=noise), clear=clear,
-            batch_size=widgets.IntSlider(1, 100, 10, static=[1, 2, 10, 99, 100])),
-    }
-    persistent_frames_match(make[name])
+    persistent_frames_match(lambda clear: widgets.interactive(
+        partial(optim.draw_gradient_noise, noise=noise), clear=clear,
+        batch_size=widgets.IntSlider(1, 100, 10, static=[1, 2, 10, 99, 100])))
