@@ -193,14 +193,8 @@ def test_bad_input_raises_naming_argument():
         nn.train(net, np.zeros((2, 3)), np.array([0, 1]), num_epochs=0, progress=False)
     with pytest.raises(ValueError, match="eps"):
         nn.numerical_gradient(lambda: 0.0, np.zeros(2), eps=0)
-    with pytest.raises(ValueError, match="n_hidden"):
-        nn.hidden_layer(0)
-    with pytest.raises(ValueError, match="activation"):
-        nn.hidden_layer(3, "tanh")
     with pytest.raises(ValueError, match="biases"):
         nn.collapse_linear([np.eye(2)], [])
-    with pytest.raises(ValueError, match="target"):
-        nn.universal_errors("cubic", "relu", [1])
 
 
 # -- the NumPy MLP against torch -----------------------------------------------------------------
@@ -345,22 +339,6 @@ def test_xor_mlp_learns_and_linear_does_not():
     assert nn.accuracy(deep, nn.XOR_X, nn.XOR_Y) == 1.0
 
 
-def test_universal_fit_is_least_squares_and_improves():
-    x = np.linspace(-1, 1, 200)
-    y = nn.TARGETS["sine"](x)
-    for act in ("relu", "sigmoid"):
-        errs = nn.universal_errors("sine", act, [1, 4, 16, 64])
-        assert np.all(np.diff(errs) < 0) and errs[-1] < 0.01
-        net = nn.fit_one_hidden_layer(x, y, 6, act)
-        # the output layer is the least-squares solution: residual orthogonal to hidden features
-        H = net.f(x[:, None] @ net.params[0].T + net.params[1])
-        r = net.forward(x[:, None])[:, 0] - y
-        np.testing.assert_allclose(H.T @ r, 0, atol=1e-8)
-    # |x| has a kink at 0: with an even number of relu units a kink sits at 0 and the fit is exact
-    net = nn.fit_one_hidden_layer(x, np.abs(x), 2, "relu")
-    np.testing.assert_allclose(net.forward(x[:, None])[:, 0], np.abs(x), atol=1e-10)
-
-
 # -- the code the notebook builds inline --------------------------------------------------------
 def test_notebook_forward_example_and_inline_backward():
     # notebook: h = relu(x @ W + b) with the notes' numbers, W stored (d_in, d_out) as the notes write it
@@ -399,15 +377,6 @@ def test_draw_huber_extremes(delta, n_out):
     assert len(fig.render()) > 1000 and len(fig.render(delta=1.0)) > 1000
 
 
-@pytest.mark.parametrize("n,target,act", [(1, "step", "relu"), (64, "bump", "sigmoid"), (64, "|x|", "relu")])
-def test_draw_universal_extremes(n, target, act):
-    fig = widgets.interactive(nn.draw_universal, clear=False, n_hidden=widgets.IntSlider(1, 64, value=n),
-                              target=widgets.Dropdown(list(nn.TARGETS), value=target),
-                              activation=widgets.Dropdown(["relu", "sigmoid"], value=act))
-    assert len(fig.render()) > 1000
-    assert len(fig.render(n_hidden=33)) > 1000     # a value with no static frame, artists reused
-
-
 @pytest.mark.parametrize("act", nn.ACTIVATION_NAMES)
 def test_draw_activation_explorer(act):
     for x0 in (-6.0, 0.0, 6.0):
@@ -428,25 +397,13 @@ def test_static_figures_build():
         assert isinstance(fig, Figure) and fig.axes
 
 
-def test_trained_units_beat_fixed_units():
-    net, x, y = nn.fit_1d_lbfgs(4, "sine", activation="tanh", max_iter=150)
-    with torch.no_grad():
-        rms = np.sqrt(np.mean((net(t(x[:, None])).numpy()[:, 0] - y) ** 2))
-    assert rms < 0.5 * nn.universal_errors("sine", "relu", [4])[0]
-    with pytest.raises(ValueError, match="target"):
-        nn.fit_1d_lbfgs(4, "cubic")
-
-
-@pytest.mark.parametrize("name", ["huber", "universal", "activation_explorer"])
+@pytest.mark.parametrize("name", ["huber", "activation_explorer"])
 def test_persistent_figures_match_fresh_ones(name, persistent_frames_match):
     """clear=False redraws (as in the chapter) look exactly like frames drawn from scratch."""
     make = {
         "huber": lambda clear: widgets.interactive(
             nn.draw_huber, clear=clear, delta=widgets.LogSlider(0.01, 50, value=1.0, static=4),
             n_outliers=widgets.IntSlider(0, 20, value=5, static=[0, 5, 20])),
-        "universal": lambda clear: widgets.interactive(
-            nn.draw_universal, clear=clear, n_hidden=widgets.IntSlider(1, 64, value=8, static=[1, 8, 64]),
-            target=widgets.Dropdown(list(nn.TARGETS)), activation=widgets.Dropdown(["relu", "sigmoid"])),
         "activation_explorer": lambda clear: widgets.interactive(
             nn.draw_activation_explorer, clear=clear,
             activation=widgets.Dropdown(nn.ACTIVATION_NAMES), x0=widgets.FloatSlider(-6, 6, 1.0, static=3)),
