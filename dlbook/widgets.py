@@ -441,8 +441,8 @@ def interactive(draw, *, figsize=(7.5, 3.2), dpi=80, title=None, clear=True, **p
 
     `draw` receives the same Figure on every call plus one keyword per control. With
     clear=True (default) the figure arrives empty and `draw` builds it (`fig.subplots()`...).
-    With clear=False it keeps its axes: build them when `not fig.axes`, later only update
-    artists (`line.set_data`) — the fastest redraw. Controls: FloatSlider, IntSlider,
+    With clear=False it keeps its axes: build them once (`plot.artists` / `plot.keep_artists`
+    remember what was built), later only update artists (`line.set_data`) — the fastest redraw. Controls: FloatSlider, IntSlider,
     LogSlider, Dropdown. The static page holds one frame per combination of `static` values.
     """
     return Interactive(draw, params, figsize=figsize, dpi=dpi, title=title, clear=clear)
