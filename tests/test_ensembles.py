@@ -10,7 +10,7 @@ from dlbook import ensembles, widgets
 SETTINGS = settings(max_examples=25, deadline=None)
 
 
-# -- stumps, boosting, bagging against scikit-learn------------------------------------------------------------
+# -- stumps, boosting, bagging against scikit-learn ---------------------------------------------
 @SETTINGS
 @given(seed=st.integers(0, 10_000), n=st.integers(2, 60), p=st.integers(1, 4))
 def test_stump_matches_sklearn_depth_one_tree(seed, n, p):
