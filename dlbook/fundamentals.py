@@ -17,15 +17,6 @@ from dlbook.checks import check_Xy, check_int, check_real, finite_array
 from dlbook.util import as_generator
 
 
-# -- metric ----------------------------------------------------------------------------------
-def mean_squared_error(y_true, y_pred):
-    """mean((y_true - y_pred)²), sklearn's argument order."""
-    y_true, y_pred = finite_array("y_true", y_true), finite_array("y_pred", y_pred)
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_pred must have the shape of y_true {y_true.shape}, got {y_pred.shape}")
-    return float(np.mean((y_true - y_pred) ** 2))
-
-
 # -- polynomial regression and the bias-variance decomposition -------------------------------
 def true_function(x):
     """The smooth curve behind the synthetic data: f(x) = sin(1.5 π x) on [-1, 1]."""

@@ -10,8 +10,7 @@ import math
 import numpy as np
 
 from dlbook import activations, init, losses, plot
-from dlbook.checks import check_int, check_sizes, check_positive as _check_positive
-from dlbook.losses import _array
+from dlbook.checks import check_int, check_sizes, finite_array, check_positive as _check_positive
 
 
 # -- the from-scratch multilayer perceptron ----------------------------------------------------
@@ -53,7 +52,7 @@ class MLP:
 
     def forward(self, X):
         """Output (N, d_out); remembers each layer's input h and pre-activation z for backward."""
-        X = _array(X, "X")
+        X = finite_array("X", X)
         if X.ndim != 2 or X.shape[1] != self.sizes[0]:
             raise ValueError(f"X must have shape (N, {self.sizes[0]}), got {X.shape}")
         h, self._cache = X, []
@@ -70,7 +69,7 @@ class MLP:
         """Given ∂L/∂output (N, d_out), store ∂L/∂W_l, ∂L/∂b_l in `grads`; return ∂L/∂X."""
         if self._cache is None:
             raise ValueError("grad_out: call forward before backward")
-        g = _array(grad_out, "grad_out")                      # ∂L/∂z_L (output is linear)
+        g = finite_array("grad_out", grad_out)            # ∂L/∂z_L (output is linear)
         if g.shape != self._cache[-1][1].shape:
             raise ValueError(f"grad_out must have shape {self._cache[-1][1].shape}, got {g.shape}")
         for l in reversed(range(self.num_layers)):
@@ -135,7 +134,7 @@ def train(net, X, y, *, lr=0.1, num_epochs=10, batch_size=32, loss="cross_entrop
     _check_positive("lr", lr)
     num_epochs = check_int("num_epochs", num_epochs, 1)
     cost = _loss(loss)[0]
-    X, y = _array(X, "X"), np.asarray(y)
+    X, y = finite_array("X", X), np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"y must have one entry per row of X ({len(X)}), got {len(y)}")
     rng = np.random.default_rng(seed)
@@ -157,7 +156,7 @@ def train(net, X, y, *, lr=0.1, num_epochs=10, batch_size=32, loss="cross_entrop
                 net.step(lr)
         record("train", X, y)
         if X_val is not None:
-            record("val", _array(X_val, "X_val"), np.asarray(y_val))
+            record("val", finite_array("X_val", X_val), np.asarray(y_val))
         if not np.isfinite(history["train_loss"][-1]):
             history["diverged_at"] = epoch
             break
@@ -185,7 +184,7 @@ def numerical_gradient(f, x, eps=1e-6):
 
 def relative_error(a, b):
     """‖a − b‖ / (‖a‖ + ‖b‖): ~1e-7 or less means two gradients agree; 0 if both are 0."""
-    a, b = _array(a, "a"), _array(b, "b")
+    a, b = finite_array("a", a), finite_array("b", b)
     if a.shape != b.shape:
         raise ValueError(f"b must have the shape of a {a.shape}, got {b.shape}")
     denom = np.linalg.norm(a) + np.linalg.norm(b)
@@ -208,7 +207,7 @@ def autograd_grads(net, X, y, loss="cross_entropy"):
     import torch
     import torch.nn.functional as F
     tnet = net.to_torch()
-    out = tnet(torch.as_tensor(_array(X, "X")))
+    out = tnet(torch.as_tensor(finite_array("X", X)))
     if loss == "cross_entropy":
         value = F.cross_entropy(out, torch.as_tensor(np.asarray(y)))
     elif loss == "bce_with_logits":
@@ -235,12 +234,12 @@ def collapse_linear(weights, biases):
     """One (W, b) equal to the stack z_l = z_{l−1} W_lᵀ + b_l: W = W_L⋯W_1, b = W_L⋯W_2 b_1 + ⋯ + b_L."""
     if len(weights) != len(biases) or not weights:
         raise ValueError("biases must have one entry per weight matrix")
-    W, b = _array(weights[0], "weights"), _array(biases[0], "biases")
+    W, b = finite_array("weights", weights[0]), finite_array("biases", biases[0])
     for W_l, b_l in zip(weights[1:], biases[1:]):
-        W_l = _array(W_l, "weights")
+        W_l = finite_array("weights", W_l)
         if W_l.shape[1] != W.shape[0]:
             raise ValueError(f"weights: shapes {W.shape} and {W_l.shape} do not chain")
-        W, b = W_l @ W, W_l @ b + _array(b_l, "biases")
+        W, b = W_l @ W, W_l @ b + finite_array("biases", b_l)
     return W, b
 
 
@@ -254,7 +253,7 @@ ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")
 
 def plot_activations(x=None):
     """Each activation (left) and its derivative (right) on [−5, 5]."""
-    x = np.linspace(-5, 5, 501) if x is None else _array(x, "x")
+    x = np.linspace(-5, 5, 501) if x is None else finite_array("x", x)
     fig, (ax_f, ax_d) = plot.figure(1, 2, figsize=(8, 3.2))
     for name, color in zip(ACTIVATION_NAMES, plot.COLORS):
         f, df = activations.get(name)
@@ -283,7 +282,7 @@ def plot_softmax(z=(2.0, 1.0, 0.1)):
     ax_t.set_ylabel("probability")
     ax_t.legend(fontsize=8, loc="center left")
     ax_t.set_title("softmax of (t, 1, 0)", fontsize=10)
-    z = _array(z, "z")
+    z = finite_array("z", z)
     k = np.arange(len(z))
     ax_b.bar(k - 0.2, z, width=0.4, color=plot.COLORS[5], label="logit")
     ax_b.bar(k + 0.2, activations.softmax(z), width=0.4, color=plot.COLORS[0], label="softmax")

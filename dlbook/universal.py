@@ -7,8 +7,7 @@ from functools import lru_cache
 import numpy as np
 
 from dlbook import plot
-from dlbook.checks import check_int
-from dlbook.losses import _array
+from dlbook.checks import check_int, finite_array
 from dlbook.nn import MLP
 
 
@@ -41,7 +40,7 @@ def hidden_layer(n_hidden, activation="relu"):
 
 def fit_one_hidden_layer(x, y, n_hidden, activation="relu"):
     """An MLP [1, n_hidden, 1] with hidden_layer(...) and output weights by least squares."""
-    x, y = _array(x, "x").reshape(-1, 1), _array(y, "y").reshape(-1)
+    x, y = finite_array("x", x).reshape(-1, 1), finite_array("y", y).reshape(-1)
     net = MLP([1, n_hidden, 1], activation)
     net.params[0], net.params[1] = hidden_layer(n_hidden, activation)
     H = net.f(x @ net.params[0].T + net.params[1])              # (N, n): hidden activations
