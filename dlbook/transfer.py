@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from dlbook import activations, plot
+from dlbook import optim, plot
 from dlbook.checks import check_int, check_positive, check_real, check_sizes
 from dlbook.util import one_blas_thread
 
@@ -404,18 +404,17 @@ def layer_features(net, X, upto):
     return h.double().numpy()
 
 
-def _softmax_regression(W_flat, F, Y, C):
-    """Objective C·Σ_i CE_i + ½‖W‖² (bias unpenalized, as scikit-learn) and its gradient."""
-    d, k = F.shape[1], Y.shape[1]
-    W, b = W_flat[:d * k].reshape(d, k), W_flat[d * k:]
-    logP = activations.log_softmax(F @ W + b, axis=1)      # (N, K) log-probabilities
-    loss = -C * (Y * logP).sum() + 0.5 * (W ** 2).sum()
-    G = C * (np.exp(logP) - Y)                              # dLoss/dZ
-    grad = np.concatenate([(F.T @ G + W).ravel(), G.sum(0)])
-    return loss, grad
+def _softmax_regression(w, F, y, C, k):
+    """Objective C·Σ_i CE_i + ½‖W‖² (bias unpenalized, as scikit-learn) and its gradient, for
+    scipy: w = [W (d, k) flattened, b (k,)]; the cross-entropy is `optim`'s softmax regression."""
+    n, d = F.shape
+    W, b = w[:d * k].reshape(d, k), w[d * k:]
+    loss = C * n * optim.softmax_regression_loss(W, b, F, y) + 0.5 * (W ** 2).sum()
+    dW, db = optim.softmax_regression_grads(W, b, F, y)   # gradients of the mean CE
+    return loss, np.concatenate([(C * n * dW + W).ravel(), C * n * db])
 
 
-def linear_probe(F_train, y_train, F_test, y_test, C=1.0, tol=1e-5):
+def linear_probe(F_train, y_train, F_test, y_test, C=1.0, tol=1e-8):
     """Multinomial logistic regression on frozen features (same objective as sklearn's).
 
     L-BFGS stops when the largest gradient entry is below `tol`.
@@ -433,10 +432,10 @@ def linear_probe(F_train, y_train, F_test, y_test, C=1.0, tol=1e-5):
     classes = np.unique(y_train)
     if len(classes) < 2:
         raise ValueError("y_train must hold at least 2 classes")
-    Y = (y_train[:, None] == classes[None]).astype(float)  # one-hot (N, K)
+    y_idx = np.searchsorted(classes, y_train)              # class indices 0..K-1
     d, k = F_train.shape[1], len(classes)
     with one_blas_thread():   # small matrices: threads only fight each other on a shared CPU
-        res = minimize(_softmax_regression, np.zeros(d * k + k), args=(F_train, Y, C), jac=True,
+        res = minimize(_softmax_regression, np.zeros(d * k + k), args=(F_train, y_idx, C, k), jac=True,
                        method="L-BFGS-B", options={"maxiter": 5000, "gtol": tol, "ftol": 1e-3 * tol})
     W, b = res.x[:d * k].reshape(d, k), res.x[d * k:]
     acc = float((classes[(F_test @ W + b).argmax(1)] == y_test).mean())
