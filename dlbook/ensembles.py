@@ -11,7 +11,7 @@ import numpy as np
 
 from dlbook import plot
 from dlbook.checks import check_Xy, check_int, check_real, finite_array
-from dlbook.fundamentals import sample_data, true_function
+from dlbook.fundamentals import bias_variance, sample_data, true_function
 from dlbook.util import as_generator
 
 # -- stumps and boosting -----------------------------------------------------------------------
@@ -134,10 +134,10 @@ def ensemble_experiment(n_train=100, noise=0.3, n_members=100, n_repeats=50, n_t
         boost.append(staged_predict_boosting(gradient_boosting(X, y, n_members, lr), X_test))
     out = {"bag": np.array(bag), "boost": np.array(boost), "x_test": x_test,
            "f_test": true_function(x_test), "x": first[0], "y": first[1]}
-    for key in ("bag", "boost"):
-        P = out[key]                                                            # (R, M, G)
-        out[f"{key}_bias2"] = np.mean((P.mean(0) - out["f_test"]) ** 2, axis=1)   # (M,)
-        out[f"{key}_var"] = np.mean(P.var(0), axis=1)                             # (M,)
+    for key in ("bag", "boost"):                       # out[key]: (R, M, G), one split per size M
+        parts = [bias_variance(out[key][:, m], out["f_test"]) for m in range(n_members)]
+        out[f"{key}_bias2"] = np.array([d["bias2"] for d in parts])                 # (M,)
+        out[f"{key}_var"] = np.array([d["variance"] for d in parts])                # (M,)
     return out
 
 
