@@ -285,8 +285,7 @@ def draw_layer_statistics(fig, depth=20, scale=1.0, activation="tanh", scheme="x
             plot.log_yaxis(ax, 1e-10, 1e10, every=4)
             ax.set_xlabel("layer")
             ax.set_title(title)
-            ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", va="center",
-                    color="#D55E00", fontsize=10, bbox={"facecolor": "white", "edgecolor": "none"})
+            plot.message(ax, "")
         axes[0].set_ylabel("standard deviation")
         fig.suptitle(" ", fontsize=10)
         plot.keep_artists(fig, "layer_statistics")
@@ -297,8 +296,7 @@ def draw_layer_statistics(fig, depth=20, scale=1.0, activation="tanh", scheme="x
         bad = values[~ok]
         note = "" if ok.all() else (f"{bad.size} layer(s) exactly 0" if np.all(bad == 0)
                                     else f"{bad.size} layer(s) overflow")
-        ax.texts[0].set_text(note)
-        ax.texts[0].set_visible(bool(note))
+        plot.set_message(ax.texts[0], note)
         ax.set_xlim(0.5, depth + 0.5)
     last_a, first_g = stats["act_std"][-1], stats["grad_std"][0]
     fig.suptitle(f"{scheme} × {scale:.2f}, {activation}, depth {depth}:  std(h_L) = {last_a:.2g},"

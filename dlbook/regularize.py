@@ -318,8 +318,7 @@ def draw_dropout(fig, p, image, curves):
         ax1.set_xlim(-0.05, 1.05), ax1.set_ylim(-0.3, 1.6)
         ax1.set_xlabel("pixel x"), ax1.set_ylabel("mean dropout(x)")
         ax1.legend(loc="upper left", fontsize=8)
-        art["msg"] = ax1.text(0.5, 0.5, "", transform=ax1.transAxes, ha="center", va="center",
-                              color=plot.COLORS[1], fontsize=10)
+        art["msg"] = plot.message(ax1, "")
         art["curves"] = {q: ax2.plot(curves[q], color="0.8", lw=1)[0] for q in ps}
         lo = min(float(np.min(c)) for c in curves.values())   # zoom on the tail, where p matters
         ax2.set_ylim(0.9 * lo, 2.2 * lo), ax2.set_xlabel("epoch"), ax2.set_ylabel("validation loss")
@@ -334,7 +333,7 @@ def draw_dropout(fig, p, image, curves):
     segs[:, 0] = np.c_[x, means - err]
     segs[:, 1] = np.c_[x, means + err]
     art["bars"].set_data(segs[..., 0].ravel(), segs[..., 1].ravel())
-    art["msg"].set_text("p = 1: every unit dropped,\noutput identically 0" if p >= 1 else "")
+    plot.set_message(art["msg"], "p = 1: every unit dropped,\noutput identically 0" if p >= 1 else "")
     ax1.set_title("mean ± 3 SE over 200 masks" if p < 1 else "", fontsize=10)
     nearest = ps[np.argmin(np.abs(ps - p))]
     for q, line in art["curves"].items():

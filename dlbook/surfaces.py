@@ -104,10 +104,7 @@ def draw_trajectory(fig, lr=0.05, momentum=0.0, optimizer="sgd", surface="quadra
             "path": ax.plot([], [], ".-", color=plot.COLORS[1], ms=3, lw=1.2)[0],
             "start": ax.plot([], [], "o", color=plot.COLORS[1], mec="black")[0],
             "loss": ax_loss.plot([], [], color=plot.COLORS[1])[0],
-            "note": ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", va="center",
-                            fontsize=11, color=plot.COLORS[1],
-                            bbox={"boxstyle": "round", "facecolor": "white",
-                                  "edgecolor": plot.COLORS[1], "alpha": 0.9}),
+            "note": plot.message(ax, ""),
             "final": ax_loss.text(0.95, 0.95, "", transform=ax_loss.transAxes, ha="right",
                                   va="top"),
         })
@@ -134,8 +131,7 @@ def draw_trajectory(fig, lr=0.05, momentum=0.0, optimizer="sgd", surface="quadra
         note, final = f"diverged at step {diverged_at}", ""
     elif not _in_window(path, s):
         note = "path leaves the window"
-    a["note"].set_text(note)
-    a["note"].set_visible(bool(note))
+    plot.set_message(a["note"], note)
     a["final"].set_text(final)
 
 
