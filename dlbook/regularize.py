@@ -289,6 +289,27 @@ def plot_curves(histories, title=None, key="loss"):
     return fig
 
 
+def plot_zero_pixels(X, weights, side=8):
+    """The mean image of X (N, side²) beside, per run, the fraction of first-layer weights that are
+    exactly 0 for each input pixel: weights = {name: W (hidden, side²)}. Titles give that
+    fraction's correlation with how often the pixel is inked."""
+    ink = finite_array("X", X, 2).mean(0)                      # how often each pixel is inked
+    fig, axes = plot.figure(1, 1 + len(weights), figsize=(2.5 * (1 + len(weights)), 2.6))
+    axes[0].imshow(ink.reshape(side, side), cmap="gray_r")
+    axes[0].set_title("mean training image", fontsize=9)
+    for ax, (name, W) in zip(axes[1:], weights.items()):
+        zero_frac = (finite_array(f"weights[{name!r}]", W, 2) == 0).mean(0)   # (side²,)
+        ax.imshow(zero_frac.reshape(side, side), cmap="magma", vmin=0, vmax=1)
+        if zero_frac.any():
+            r = np.corrcoef(ink, zero_frac)[0, 1]
+            ax.set_title(f"{name}: exact-zero fraction\nper pixel (corr. with ink {r:.2f})", fontsize=9)
+        else:
+            ax.set_title(f"{name}:\nno weight is exactly 0", fontsize=9)
+    for ax in axes:
+        ax.set_axis_off()
+    return fig
+
+
 def _dropout_means(x, p, trials=200):
     """Per-unit mean of `trials` inverted-dropout draws of x, and 3 binomial SEs (seeded)."""
     rng = np.random.default_rng(1)

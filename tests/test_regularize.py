@@ -402,3 +402,19 @@ def test_persistent_figures_match_fresh_ones(name, persistent_frames_match):
             strength=widgets.FloatSlider(0.0, 1.0, value=0.5, static=3)),
     }
     persistent_frames_match(make[name])
+
+
+def test_plot_zero_pixels_reports_exact_zeros_per_pixel():
+    rng = np.random.default_rng(3)
+    X = rng.uniform(size=(20, 64))
+    X[:, :8] = 0                                          # a never-inked first row of pixels
+    W = rng.normal(size=(5, 64))
+    W[:, :8] = 0                                          # ... whose weights are all exactly 0
+    fig = R.plot_zero_pixels(X, {"prox": W, "plain": rng.normal(size=(5, 64))})
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(fig.axes) == 3 and "corr. with ink" in titles[1] and "no weight" in titles[2]
+    r = np.corrcoef(X.mean(0), (W == 0).mean(0))[0, 1]
+    assert f"{r:.2f}" in titles[1]
+    with pytest.raises(ValueError, match="weights"):
+        R.plot_zero_pixels(X, {"bad": np.full((5, 64), np.nan)})
+
