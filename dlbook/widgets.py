@@ -28,6 +28,7 @@ from numbers import Real
 import numpy as np
 
 from dlbook import plot
+from dlbook.checks import check_int, check_real
 
 STATIC_ENV = "DLBOOK_STATIC_FRAMES"
 _CREATED = weakref.WeakSet()  # every Interactive made in this process (the benchmark measures them)
@@ -47,13 +48,10 @@ def _fmt(value):
 
 
 def _check_range(lo, hi, value, name="value"):
-    for arg, v in (("min", lo), ("max", hi), (name, value)):
-        if not isinstance(v, Real) or not math.isfinite(v):
-            raise ValueError(f"{arg} must be a finite number, got {v!r}")
+    check_real("min", lo), check_real("max", hi)
     if not lo < hi:
         raise ValueError(f"min must be < max, got min={lo!r}, max={hi!r}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must lie in [min, max] = [{lo}, {hi}], got {value!r}")
+    check_real(name, value, lo, hi)
 
 
 def _static_grid(static, default, lo, hi, make):
@@ -66,8 +64,7 @@ def _static_grid(static, default, lo, hi, make):
             if not lo <= v <= hi:
                 raise ValueError(f"static values must lie in [{lo}, {hi}], got {v!r}")
     else:
-        if not isinstance(static, int) or static < 1:
-            raise ValueError(f"static must be a positive int or a list, got {static!r}")
+        check_int("static", static, 1)
         values = list(make(static))
     if default not in values:
         values.append(default)
@@ -101,12 +98,10 @@ class IntSlider:
     """An integer in [min, max]; `static` frames at that many evenly spaced values (or a list)."""
 
     def __init__(self, min, max, value, step=1, static=5, description=None):
-        for arg, v in (("min", min), ("max", max), ("value", value), ("step", step)):
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
-                raise ValueError(f"{arg} must be an int, got {v!r}")
+        for arg, v in (("min", min), ("max", max), ("value", value)):
+            check_int(arg, v)
+        check_int("step", step, 1)
         _check_range(min, max, value)
-        if step < 1:
-            raise ValueError(f"step must be >= 1, got {step!r}")
         self.min, self.max, self.value, self.step = int(min), int(max), int(value), int(step)
         self.description = description
         self.static = _static_grid(
