@@ -4,6 +4,7 @@
     python3 dev.py book                 set up, execute every notebook, build _build/html
     python3 dev.py test                 set up, build, run every test (what CI runs)
     python3 dev.py notebooks [paths]    re-execute notebooks and save their outputs (for nbval)
+    python3 dev.py portability [paths]  nbval under a different numeric environment (other CPU)
     python3 dev.py bench                benchmark table: notebook times, live redraw latency
     python3 dev.py setup | assets       only the virtual environment | only the front-end files
 """
@@ -72,12 +73,41 @@ def assets():
             shutil.copy(f, VENDOR / "html-manager" / f.name)
 
 
-def kernel_env():
-    """Environment for kernels the tooling starts: one BLAS/torch thread each (tiny models run
-    fastest single-threaded, and nbval runs two kernels on a 2-core machine), no Agg backend."""
+# The numeric code paths every kernel the tooling starts is pinned to, so that a printed number
+# is the same on any x86-64 machine of the last decade (all have AVX2; newer ones have AVX-512,
+# whose kernels round differently). Each variable is checked to take effect by
+# tests/test_numeric_env.py. Threads: one per kernel (tiny models run fastest that way, and
+# nbval runs two kernels on a 2-core machine; a parallel reduction can also reorder a sum).
+NUMERIC_ENV = {
+    "ATEN_CPU_CAPABILITY": "avx2",          # torch's own vectorized kernels (default: the best ISA)
+    "MKL_ENABLE_INSTRUCTIONS": "AVX2",      # torch's BLAS/VML is MKL: no AVX-512 code paths
+    "MKL_CBWR": "AVX2",                     # MKL conditional numerical reproducibility, AVX2 branch
+    "ONEDNN_MAX_CPU_ISA": "AVX2",           # oneDNN (some torch convolutions) likewise
+    "OPENBLAS_CORETYPE": "Haswell",         # NumPy's BLAS (OpenBLAS): its AVX2 kernels
+    "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",  # NumPy's SIMD loops: AVX2 (X86_V3) at most
+    "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+}
+# A deliberately different numeric environment for the portability check (`dev.py test`
+# re-runs nbval under it): if a stored output changes here, it can change on a reader's CPU.
+PERTURBED_ENV = {
+    "ATEN_CPU_CAPABILITY": "default",       # torch without SIMD kernels
+    "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+    "MKL_CBWR": "COMPATIBLE",
+    "ONEDNN_MAX_CPU_ISA": "SSE41",
+    "OPENBLAS_CORETYPE": "Nehalem",         # SSE-only OpenBLAS kernels
+    "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR",  # NumPy at its SSE4.2 baseline
+    "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2",
+}
+
+
+def kernel_env(numeric=NUMERIC_ENV):
+    """Environment for kernels the tooling starts: the pinned numeric code paths above (or the
+    perturbed ones), the checkout's own dlbook first on the path, no Agg backend."""
     env = dict(os.environ)
-    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-               PYDEVD_DISABLE_FILE_VALIDATION="1")
+    env.pop("OPENBLAS_L2_SIZE", None)        # set on some machines here; the core type is ours to pin
+    env.update(numeric)
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     env.pop("MPLBACKEND", None)              # Agg in the kernel would swallow inline figures
     env.pop("DLBOOK_STATIC_FRAMES", None)
     return env
@@ -111,18 +141,36 @@ def ensure_chromium():
 
 
 def test(args):
-    """Build the site, then run unit tests, nbval over every notebook, and the browser test."""
+    """Build the site, then run unit tests, nbval over every notebook and the browser test, then
+    the portability check (nbval again under PERTURBED_ENV). Flags: --no-build, --no-portability."""
     ensure_chromium()
-    if "--no-build" in args:
-        args = [a for a in args if a != "--no-build"]
+    flags = {a for a in args if a in ("--no-build", "--no-portability")}
+    args = [a for a in args if a not in flags]
+    if "--no-build" in flags:
         setup()
     else:
         book()
-    env = kernel_env()
-    cmd = [PY, "-m", "pytest", "-n", "2", "--dist", "loadfile", "--nbval",
-           "--nbval-sanitize-with", ROOT / "tests" / "nbval_sanitize.cfg", "tests", "chapters", *args]
+    codes = [pytest_run([*NBVAL, "tests", "chapters", *args], kernel_env())]
+    if "--no-portability" not in flags:
+        codes.append(portability(args))
+    sys.exit(max(codes))
+
+
+NBVAL = [PY, "-m", "pytest", "-n", "2", "--dist", "loadfile", "--nbval",
+         "--nbval-sanitize-with", ROOT / "tests" / "nbval_sanitize.cfg"]
+
+
+def pytest_run(cmd, env):
     print("+", " ".join(map(str, cmd)), flush=True)
-    sys.exit(subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env).returncode)
+    return subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env).returncode
+
+
+def portability(args=()):
+    """nbval over the chapters again, in kernels with other SIMD levels, BLAS kernels and thread
+    counts (PERTURBED_ENV): a stored output that changes here would change on another CPU."""
+    chapters = [a for a in args if a.endswith(".ipynb")] or ["chapters"]
+    print("\nPortability check: every chapter's stored outputs, re-run under", PERTURBED_ENV, flush=True)
+    return pytest_run([*NBVAL, *chapters], kernel_env(PERTURBED_ENV))
 
 
 def execute_notebook(path):
@@ -173,6 +221,9 @@ def main(argv):
         test(args)
     elif task == "notebooks":
         notebooks(args)
+    elif task == "portability":
+        setup()
+        sys.exit(portability(args))
     elif task == "bench":
         setup()
         run([PY, ROOT / "bench" / "bench.py", *args], env=kernel_env())
