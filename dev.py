@@ -4,6 +4,7 @@
     python3 dev.py book                 set up, execute every notebook, build _build/html
     python3 dev.py test                 set up, build, run every test (what CI runs)
     python3 dev.py notebooks [paths]    re-execute notebooks and save their outputs (for nbval)
+    python3 dev.py nbval [paths]        nbval only: re-run notebooks and compare with their stored outputs
     python3 dev.py portability [paths]  nbval under a different numeric environment (other CPU)
     python3 dev.py bench                benchmark table: notebook times, live redraw latency
     python3 dev.py setup | assets       only the virtual environment | only the front-end files
@@ -221,6 +222,9 @@ def main(argv):
         test(args)
     elif task == "notebooks":
         notebooks(args)
+    elif task == "nbval":
+        setup()
+        sys.exit(pytest_run([*NBVAL, *(args or ["chapters"])], kernel_env()))
     elif task == "portability":
         setup()
         sys.exit(portability(args))
