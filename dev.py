@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Task runner for the book. Needs only Python 3.11, pip and Node/npm; does all set-up itself.
 
-    python3 dev.py book                 set up, execute every notebook, build _build/html
+    python3 dev.py book [--clean]       set up, execute changed chapters (in parallel), build _build/html
     python3 dev.py test                 set up, build, run every test (what CI runs)
     python3 dev.py notebooks [paths]    re-execute notebooks and save their outputs (for nbval)
     python3 dev.py nbval [paths]        nbval only: re-run notebooks and compare with their stored outputs
@@ -10,6 +10,7 @@
     python3 dev.py setup | assets       only the virtual environment | only the front-end files
 """
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 VENDOR = ROOT / "vendor"
 SITE = ROOT / "_build" / "html"
+CACHE = ROOT / "_build" / ".jupyter_cache"   # Jupyter Book's execution cache (execute_notebooks: cache)
 
 
 def run(cmd, **kw):
@@ -120,14 +122,91 @@ def book_env():
     return env
 
 
-def book():
-    """Execute every notebook afresh and build the static site with zero warnings allowed."""
+def execution_digest(env):
+    """A digest of everything an executed chapter depends on besides its own code cells: the
+    dlbook sources, data/, the pinned requirements and the numeric environment. The build's
+    execution cache is emptied whenever it changes (also by tools/sphinx_dlbook.py, so a plain
+    `jupyter-book build` can never serve outputs computed with an older dlbook either)."""
+    h = hashlib.sha256()
+    files = [p for d in ("dlbook", "data") for p in (ROOT / d).rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]
+    for p in sorted(files) + [ROOT / "requirements.txt", ROOT / "pyproject.toml"]:
+        h.update(p.relative_to(ROOT).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    numeric = {k: env.get(k) for k in [*NUMERIC_ENV, "DLBOOK_STATIC_FRAMES"]}
+    h.update(json.dumps(numeric, sort_keys=True).encode())
+    return h.hexdigest()[:20]
+
+
+def toc_notebooks():
+    import re
+    return [ROOT / (f + ".ipynb") for f in re.findall(r"file:\s*(\S+)", (ROOT / "_toc.yml").read_text())
+            if (ROOT / (f + ".ipynb")).exists()]
+
+
+def book(clean=False):
+    """Build the static site with zero warnings allowed. Chapters whose code or dependencies
+    changed since the last build are executed first, in parallel, into Jupyter Book's execution
+    cache; the build then takes every chapter's outputs from that cache. --clean starts afresh."""
     setup()
     assets()
     t0 = time.perf_counter()
-    run([BIN / "jupyter-book", "build", ROOT, "--all", "-W", "--keep-going"], env=book_env())
+    if clean and (ROOT / "_build").exists():
+        shutil.rmtree(ROOT / "_build")
+    run([PY, __file__, "_execute-into-cache"], env=book_env())
+    cmd = [BIN / "jupyter-book", "build", ROOT, "-W", "--keep-going", *(["--all"] if clean else [])]
+    run(cmd, env=book_env())
     print(f"\nBuilt in {time.perf_counter() - t0:.0f} s. Open {SITE / 'index.html'} in a browser, or "
           f"serve it: {PY} -m http.server -d {SITE} 8000  (then http://127.0.0.1:8000)")
+
+
+def _execute_for_cache(path):
+    """Worker: execute one notebook as Jupyter Book would (its folder as working directory)."""
+    import nbformat
+    from jupyter_cache.executors.utils import single_nb_execution
+    nb = nbformat.read(path, as_version=4)
+    result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=300, allow_errors=False,
+                                 meta_override=True)
+    return path, nb, result.time, result.exc_string if result.err is not None else None
+
+
+def execute_into_cache():
+    """(In the venv, with the book's environment.) Execute the chapters the cache has no current
+    outputs for, on all cores, and store them in the cache Jupyter Book reads."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+    digest = execution_digest(os.environ)
+    stamp = CACHE / "dlbook-digest"
+    if CACHE.exists() and not (stamp.exists() and stamp.read_text() == digest):
+        print("dlbook, data, requirements or the numeric environment changed: emptying the execution cache")
+        shutil.rmtree(CACHE)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    cache = get_cache(CACHE)
+    stamp.write_text(digest)
+    todo = []
+    for path in toc_notebooks():
+        try:
+            cache.match_cache_notebook(nbformat.read(path, as_version=4))
+        except KeyError:
+            todo.append(str(path))
+    print(f"execution cache: {len(toc_notebooks()) - len(todo)} chapters current, {len(todo)} to execute", flush=True)
+    if not todo:
+        return
+    failed = []
+    with ProcessPoolExecutor(max_workers=min(len(todo), os.cpu_count() or 1)) as pool:
+        for path, nb, seconds, error in pool.map(_execute_for_cache, todo):
+            name = Path(path).relative_to(ROOT)
+            if error:
+                failed.append(name)
+                print(f"{name}: FAILED\n{error}", flush=True)
+                continue
+            cache.cache_notebook_bundle(CacheBundleIn(nb, path, data={"execution_seconds": seconds}),
+                                        check_validity=False, overwrite=True)
+            print(f"{name}: executed in {seconds:.1f} s", flush=True)
+    if failed:
+        sys.exit(f"execution failed: {', '.join(map(str, failed))}")
 
 
 def ensure_chromium():
@@ -150,7 +229,7 @@ def test(args):
     if "--no-build" in flags:
         setup()
     else:
-        book()
+        book(clean=os.environ.get("CI") == "true")   # CI builds from scratch, as on a fresh clone
     codes = [pytest_run([*NBVAL, "tests", "chapters", *args], kernel_env())]
     if "--no-portability" not in flags:
         codes.append(portability(args))
@@ -194,17 +273,20 @@ def execute_notebook(path):
 
 
 def notebooks(paths):
-    """Re-execute notebooks (default: all chapters) in the venv and save them for nbval."""
+    """Re-execute notebooks (default: all chapters) in the venv and save them for nbval; several
+    notebooks run in parallel, one kernel per core."""
     setup()
     if Path(sys.prefix).resolve() != VENV.resolve():
         run([PY, __file__, "notebooks", *paths], env=kernel_env())
         return
+    from concurrent.futures import ProcessPoolExecutor
+    paths = paths or sorted(str(p) for p in (ROOT / "chapters").glob("*.ipynb"))
     env = kernel_env()                       # kernels inherit this process's environment
     os.environ.clear()
     os.environ.update(env)
-    for p in paths or sorted(str(p) for p in (ROOT / "chapters").glob("*.ipynb")):
-        print(f"{p}: executed in {execute_notebook(p):.1f} s, {Path(p).stat().st_size / 1024:.0f} KB",
-              flush=True)
+    with ProcessPoolExecutor(max_workers=min(len(paths), os.cpu_count() or 1)) as pool:
+        for p, seconds in zip(paths, pool.map(execute_notebook, paths)):
+            print(f"{p}: executed in {seconds:.1f} s, {Path(p).stat().st_size / 1024:.0f} KB", flush=True)
 
 
 def main(argv):
@@ -217,7 +299,9 @@ def main(argv):
     elif task == "assets":
         assets()
     elif task == "book":
-        book()
+        book(clean="--clean" in args)
+    elif task == "_execute-into-cache":
+        execute_into_cache()
     elif task == "test":
         test(args)
     elif task == "notebooks":
