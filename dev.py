@@ -7,6 +7,7 @@
     python3 dev.py nbval [paths]        nbval only: re-run notebooks and compare with their stored outputs
     python3 dev.py portability [paths]  nbval under a different numeric environment (other CPU)
     python3 dev.py bench                benchmark table: notebook times, live redraw latency
+    python3 dev.py bench --build        build times: cold, warm, after a prose edit, after a dlbook edit
     python3 dev.py setup | assets       only the virtual environment | only the front-end files
 """
 import hashlib
@@ -314,7 +315,10 @@ def main(argv):
         sys.exit(portability(args))
     elif task == "bench":
         setup()
-        run([PY, ROOT / "bench" / "bench.py", *args], env=kernel_env())
+        if "--build" in args:
+            run([PY, ROOT / "bench" / "build_bench.py"])
+        else:
+            run([PY, ROOT / "bench" / "bench.py", *args], env=kernel_env())
     else:
         sys.exit(f"unknown task {task!r}\n{__doc__}")
 
