@@ -82,6 +82,22 @@ def gelu_grad(x):
     return 0.5 * (1.0 + _erf(x / math.sqrt(2.0))) + x * phi
 
 
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
+def gelu_tanh(x):
+    """GELU's tanh approximation ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (torch's approximate='tanh')."""
+    x = _as_float_array(x)
+    return 0.5 * x * (1.0 + np.tanh(_GELU_C * (x + 0.044715 * x ** 3)))
+
+
+def gelu_tanh_grad(x):
+    """d/dx of gelu_tanh: ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²), t = tanh(...)."""
+    x = _as_float_array(x)
+    t = np.tanh(_GELU_C * (x + 0.044715 * x ** 3))
+    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t ** 2) * _GELU_C * (1.0 + 3 * 0.044715 * x ** 2)
+
+
 def identity(x):
     """The linear 'activation' f(x) = x."""
     return _as_float_array(x)

@@ -226,6 +226,35 @@ def cutmix(x1, t1, x2, t2, lam, rng=None):
     return x, lam_actual * t1 + (1 - lam_actual) * t2, lam_actual
 
 
+def augmented_copies(X, T, kind, copies, side=8, rng=None):
+    """X (N, side²) with targets T (N, C), followed by `copies` augmented versions of every row.
+
+    'rotation': up to ±15°, same target; 'mixup': a random partner, λ ~ Beta(0.4, 0.4);
+    'cutmix': a random partner, λ ~ Beta(1, 1), the target weighted by the pixels kept.
+    Returns (X_aug, T_aug) of (copies + 1)·N rows.
+    """
+    X, T = np.asarray(X, dtype=np.float64), np.asarray(T, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != side * side or T.ndim != 2 or len(T) != len(X):
+        raise ValueError(f"X must be (N, {side * side}) and T (N, C), got {X.shape} and {T.shape}")
+    if kind not in ("rotation", "mixup", "cutmix"):
+        raise ValueError(f"kind must be rotation, mixup or cutmix; got {kind!r}")
+    copies, rng = check_int("copies", copies, 0), as_generator(rng)
+    imgs, Xs, Ts = X.reshape(-1, side, side), [X], [T]
+    for _ in range(copies):
+        partner = rng.permutation(len(X))
+        rows = []
+        for i, j in enumerate(partner):
+            if kind == "rotation":
+                rows.append((rotate(imgs[i], rng.uniform(-15, 15)), T[i]))
+            elif kind == "mixup":
+                rows.append(mixup(imgs[i], T[i], imgs[j], T[j], rng.beta(0.4, 0.4)))
+            else:
+                rows.append(cutmix(imgs[i], T[i], imgs[j], T[j], rng.beta(1.0, 1.0), rng)[:2])
+        Xs.append(np.stack([x.ravel() for x, _ in rows]))
+        Ts.append(np.stack([t for _, t in rows]))
+    return np.concatenate(Xs), np.concatenate(Ts)
+
+
 def augment(img, name, strength, rng=None):
     """One augmentation by name at `strength` in [0, 1] (0 = identity), for figures and loops.
 
@@ -245,6 +274,47 @@ def augment(img, name, strength, rng=None):
     if name == "cutout":
         return cutout(img, 0.5 * strength, rng)
     raise ValueError(f"name must be one of flip, rotation, crop, colour, cutout; got {name!r}")
+
+
+# -- audio (1-D waveforms) ---------------------------------------------------------------------
+def _check_signal(signal):
+    s = np.asarray(signal, dtype=np.float64)
+    if s.ndim != 1 or s.size < 2 or not np.all(np.isfinite(s)):
+        raise ValueError(f"signal must be a finite 1-D array of >= 2 samples, got shape {s.shape}")
+    return s
+
+
+def add_noise(signal, snr_db, rng=None):
+    """Add white Gaussian noise scaled so the signal-to-noise ratio is exactly `snr_db` decibels:
+    10·log10(mean(signal²) / mean(noise²)) = snr_db."""
+    s = _check_signal(signal)
+    snr_db = check_real("snr_db", snr_db, -100.0, 200.0)
+    noise = as_generator(rng).standard_normal(s.size)
+    noise *= math.sqrt(np.mean(s ** 2) / np.mean(noise ** 2) / 10 ** (snr_db / 10))
+    return s + noise
+
+
+def time_shift(signal, shift):
+    """Delay the signal by `shift` samples (advance it if negative), filling with silence."""
+    s = _check_signal(signal)
+    shift = check_int("shift", shift, -s.size, s.size)
+    out = np.zeros_like(s)
+    if shift >= 0:
+        out[shift:] = s[:s.size - shift]
+    else:
+        out[:shift] = s[-shift:]
+    return out
+
+
+def speed_change(signal, factor):
+    """Play the signal `factor` times faster: resample linearly to round(N / factor) samples.
+
+    Duration shrinks and every frequency rises by `factor` (pitch and tempo change together).
+    """
+    s = _check_signal(signal)
+    factor = check_real("factor", factor, 0.1, 10.0)
+    m = max(2, round(s.size / factor))
+    return np.interp(np.linspace(0, s.size - 1, m), np.arange(s.size), s)
 
 
 # -- text ------------------------------------------------------------------------------------

@@ -20,7 +20,11 @@ def check_int(name, value, lo=None, hi=None):
 
 def check_real(name, value, lo=-math.inf, hi=math.inf, lo_open=False, hi_open=False):
     """A finite real number (not a bool) in [lo, hi] (or open at either end); returns a float."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+    try:   # an int beyond the float range (10**400) overflows math.isfinite: not finite either
+        finite = not isinstance(value, bool) and isinstance(value, Real) and math.isfinite(value)
+    except OverflowError:
+        finite = False
+    if not finite:
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     if value < lo or value > hi or (lo_open and value == lo) or (hi_open and value == hi):
         left, right = "(" if lo_open else "[", ")" if hi_open else "]"
@@ -55,6 +59,8 @@ def finite_array(name, a, ndim=None):
 
 def check_sizes(name, sizes):
     """Layer widths [d_in, h_1, ..., d_out]: at least two ints >= 1; returns a list of ints."""
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise ValueError(f"{name} must be a sequence of layer widths, got {sizes!r}")
     sizes = [check_int(name, s, 1) for s in sizes]
     if len(sizes) < 2:
         raise ValueError(f"{name} must hold at least 2 layer widths, got {sizes!r}")

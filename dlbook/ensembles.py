@@ -33,7 +33,9 @@ def fit_stump(X, y):
     if not np.isfinite(gain).any():                         # every feature constant: one leaf
         return 0, math.inf, float(y.mean()), float(y.mean())
     i, j = np.unravel_index(np.argmax(gain), gain.shape)
-    t = (xs[i, j] + xs[i + 1, j]) / 2
+    t = xs[i, j] / 2 + xs[i + 1, j] / 2                     # no overflow for values near ±1.8e308
+    if t == xs[i + 1, j] or not np.isfinite(t):             # rounded onto the upper value: as
+        t = xs[i, j]                                        # sklearn, cut at the lower one
     left = X[:, j] <= t
     return int(j), float(t), float(y[left].mean()), float(y[~left].mean())
 
@@ -119,11 +121,12 @@ def ensemble_experiment(n_train=100, noise=0.3, n_members=100, n_repeats=50, n_t
     """Bias² and variance of bagged full trees and boosted stumps vs ensemble size.
 
     Each repeat draws a fresh training set; bagging averages full-depth trees fitted on
-    bootstrap samples, boosting adds `lr`-scaled stumps. Arrays 'bag', 'boost': (R, M, G).
+    bootstrap samples, boosting adds `lr`-scaled stumps. Arrays 'bag', 'boost': (R, M, G);
+    'stump' (R, G) is one unscaled stump (lr 1) on the same training sets, for reference.
     """
     rng = np.random.default_rng(seed)
     x_test = np.linspace(-1, 1, n_test)
-    bag, boost, first = [], [], None
+    bag, boost, stump, first = [], [], [], None
     for r in range(n_repeats):
         x, y = sample_data(n_train, noise, rng)
         first = first or (x, y)
@@ -132,12 +135,15 @@ def ensemble_experiment(n_train=100, noise=0.3, n_members=100, n_repeats=50, n_t
         members = bagging_predictions(_full_tree_fit_predict, X, y, X_test, idx)   # (M, G)
         bag.append(np.cumsum(members, 0) / np.arange(1, n_members + 1)[:, None])
         boost.append(staged_predict_boosting(gradient_boosting(X, y, n_members, lr), X_test))
-    out = {"bag": np.array(bag), "boost": np.array(boost), "x_test": x_test,
+        stump.append(predict_stump(fit_stump(X, y), X_test))   # = one boosting round with lr 1
+    out = {"bag": np.array(bag), "boost": np.array(boost), "stump": np.array(stump), "x_test": x_test,
            "f_test": true_function(x_test), "x": first[0], "y": first[1]}
     for key in ("bag", "boost"):                       # out[key]: (R, M, G), one split per size M
         parts = [bias_variance(out[key][:, m], out["f_test"]) for m in range(n_members)]
         out[f"{key}_bias2"] = np.array([d["bias2"] for d in parts])                 # (M,)
         out[f"{key}_var"] = np.array([d["variance"] for d in parts])                # (M,)
+    parts = bias_variance(out["stump"], out["f_test"])
+    out["stump_bias2"], out["stump_var"] = parts["bias2"], parts["variance"]       # scalars
     return out
 
 
@@ -163,7 +169,8 @@ def draw_ensembles(fig, n_members, ens):
         st["leg"] = ax1.legend(fontsize=7, loc="lower left")
         for key, c in (("bag", 0), ("boost", 1)):
             name = "bagging" if key == "bag" else "boosting"
-            ax2.plot(m, ens[f"{key}_bias2"], "--", color=plot.COLORS[c], label=f"{name} bias²")
+            ax2.plot(m, np.maximum(ens[f"{key}_bias2"], 1e-4), "--", color=plot.COLORS[c],   # 0 at the floor
+                     label=f"{name} bias²")
             ax2.plot(m, ens[f"{key}_var"], "-", color=plot.COLORS[c], label=f"{name} variance")
         st["v"] = ax2.axvline(1, color="k", lw=0.8)
         plot.log_yaxis(ax2, 1e-4, 1e0, every=1)

@@ -7,6 +7,7 @@ so `elastic_net(X, y, lam, r)` is `sklearn.linear_model.ElasticNet(alpha=lam, l1
 `lasso(X, y, lam)` is `Lasso(alpha=lam)` and `ridge(X, y, lam)` is `Ridge(alpha=n * lam)`.
 """
 import math
+import warnings
 
 import numpy as np
 from matplotlib.ticker import MaxNLocator
@@ -60,14 +61,21 @@ def bias_variance(y_hat, f, y=None, noise=None):
     """Decompose the expected squared error of predictions refitted on R resampled training sets.
 
     y_hat (R, G): prediction of refit r at test point g; f (G,): true values; y (R, G): fresh
-    noisy targets (optional). bias² = mean_g (mean_r y_hat - f)², variance = mean_g var_r y_hat,
-    noise = mean (y - f)² measured (or `noise`² given). Returns a dict with 'mse' when y is given.
+    noisy targets (optional). variance = mean_g var_r y_hat (ddof=1, unbiased). The mean of R
+    refits is itself noisy, so bias2_naive = mean_g (mean_r y_hat - f)² overshoots bias² by
+    variance/R on average; bias2 = max(bias2_naive - variance/R, 0) removes that. noise = mean
+    (y - f)² measured (or `noise`² given). Returns a dict with 'mse' when y is given.
     """
     y_hat, f = finite_array("y_hat", y_hat, 2), finite_array("f", f, 1)
     if y_hat.shape[1] != f.shape[0]:
         raise ValueError(f"f must have one value per column of y_hat ({y_hat.shape[1]}), got {f.shape}")
-    out = {"bias2": float(np.mean((y_hat.mean(0) - f) ** 2)),
-           "variance": float(np.mean(y_hat.var(0)))}
+    if y_hat.shape[0] < 2:
+        raise ValueError(f"y_hat must hold at least 2 refits (rows), got {y_hat.shape[0]}")
+    R = y_hat.shape[0]
+    variance = float(np.mean(y_hat.var(0, ddof=1)))
+    bias2_naive = float(np.mean((y_hat.mean(0) - f) ** 2))
+    out = {"bias2": max(bias2_naive - variance / R, 0.0), "variance": variance,
+           "bias2_naive": bias2_naive}
     if y is not None:
         y = finite_array("y", y, 2)
         if y.shape != y_hat.shape:
@@ -108,17 +116,26 @@ def polynomial_experiment(n_train, degrees=range(21), n_repeats=200, n_test=100,
 
 
 def polynomial_errors(exp, noise):
-    """Per degree: train MSE, expected test MSE, bias², variance and noise at level `noise`."""
+    """Per degree: train MSE, expected test MSE, bias², variance and noise at level `noise`.
+
+    bias² and variance as in `bias_variance` (bias² corrected for the R-refit mean's own noise).
+    """
     noise = check_real("noise", noise, 0.0)
     y_train = true_function(exp["x"]) + noise * exp["eps"]           # (R, n)
     y_test = exp["f_test"] + noise * exp["eps_test"]                  # (R, G)
     pred_train = exp["A_train"] + noise * exp["B_train"]              # (D, R, n)
     pred_test = exp["A_test"] + noise * exp["B_test"]                 # (D, R, G)
-    mean_pred = pred_test.mean(1, keepdims=True)                      # (D, 1, G)
+    R = pred_test.shape[1]
+    variance = np.mean(pred_test.var(1, ddof=1), axis=1)              # (D,) unbiased
+    bias2_naive = np.mean((pred_test.mean(1) - exp["f_test"]) ** 2, axis=1)
     return {"train": np.mean((pred_train - y_train) ** 2, axis=(1, 2)),
             "test": np.mean((pred_test - y_test) ** 2, axis=(1, 2)),
-            "bias2": np.mean((mean_pred[:, 0] - exp["f_test"]) ** 2, axis=1),
-            "variance": np.mean(pred_test.var(1), axis=1),
+            "bias2": np.maximum(bias2_naive - variance / R, 0.0),   # as bias_variance
+            "bias2_naive": bias2_naive, "variance": variance,
+            # E[B | x] = 0, so the average model is E[A]: the noise-free part alone gives bias²
+            # with Monte-Carlo error var(A)/R instead of var(A + σB)/R
+            "bias2_noise_free": np.maximum(np.mean((exp["A_test"].mean(1) - exp["f_test"]) ** 2, axis=1)
+                                           - np.mean(exp["A_test"].var(1, ddof=1), axis=1) / R, 0.0),
             "noise": np.full(len(exp["degrees"]), np.mean((y_test - exp["f_test"]) ** 2))}
 
 
@@ -158,7 +175,109 @@ def cross_val_scores(fit, score, X, y, k=5, shuffle=False, rng=None):
                      for tr, va in kfold_indices(len(X), k, shuffle, rng)])
 
 
+def stratified_kfold_indices(y, k=5):
+    """k folds whose class counts differ by at most one row (as sklearn's StratifiedKFold).
+
+    Rows sorted by class (classes in order of first appearance) are dealt to the folds like
+    cards, which fixes how many rows of each class a fold gets; each class then fills its folds
+    with its rows in order. Returns [(train_idx, val_idx)].
+    """
+    y = np.asarray(y)
+    k = check_int("k", k, 2)
+    if y.ndim != 1 or len(y) < k:
+        raise ValueError(f"y must be 1-D with at least k={k} entries, got shape {y.shape}")
+    _, first, inverse = np.unique(y, return_index=True, return_inverse=True)
+    code = np.argsort(np.argsort(first))[inverse]            # class number by first appearance
+    n_classes = code.max() + 1
+    dealt = np.sort(code)                                     # (n,) labels grouped by class
+    counts = np.array([np.bincount(dealt[f::k], minlength=n_classes) for f in range(k)])  # (k, C)
+    fold = np.empty(len(y), dtype=int)
+    for c in range(n_classes):
+        fold[code == c] = np.repeat(np.arange(k), counts[:, c])
+    return [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(k)]
+
+
+def time_series_splits(n, k=5):
+    """Forward chaining (as sklearn's TimeSeriesSplit): validate on block i, train on all before it.
+
+    The last k blocks of n // (k + 1) rows are the validation sets; training never sees the future.
+    """
+    n, k = check_int("n", n, 2), check_int("k", k, 2)
+    size = n // (k + 1)
+    if size < 1:
+        raise ValueError(f"k must be < n ({n}), got {k}")
+    starts = n - k * size + size * np.arange(k)
+    return [(np.arange(start), np.arange(start, start + size)) for start in starts]
+
+
+def nested_cv(fit, score, candidates, X, y, k_outer=5, k_inner=5):
+    """Outer k-fold scores of 'choose the best candidate by inner k-fold CV, refit, score'.
+
+    fit(candidate, X, y) -> model; score(model, X, y) -> higher is better. The inner CV runs on
+    the outer training rows only, so the outer score never saw the data that chose the model.
+    Returns (outer scores (k_outer,), chosen candidate index per outer fold).
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"y must have one entry per row of X ({len(X)}), got {len(y)}")
+    if len(candidates) == 0:
+        raise ValueError("candidates must not be empty")
+    scores, chosen = [], []
+    for tr, va in kfold_indices(len(y), k_outer):
+        inner = [np.mean(cross_val_scores(lambda Xt, yt: fit(c, Xt, yt), score, X[tr], y[tr], k_inner))
+                 for c in candidates]
+        best = int(np.argmax(inner))                          # first of the best, as GridSearchCV
+        chosen.append(best)
+        scores.append(score(fit(candidates[best], X[tr], y[tr]), X[va], y[va]))
+    return np.array(scores), np.array(chosen)
+
+
+def ridge_loo_residuals(X, y, alpha):
+    """Leave-one-out residuals of ridge regression without refitting: e_i / (1 - h_ii).
+
+    Ridge with an unpenalised intercept and penalty alpha·||w||² on the sum of squares
+    (scikit-learn's Ridge(alpha)) is a linear smoother y_hat = H y; deleting row i changes its
+    prediction to y_i - e_i / (1 - h_ii). Returns (n,) residuals y_i - y_hat_(-i).
+    """
+    X, y = check_Xy(X, y)
+    alpha = check_real("alpha", alpha, 0.0)
+    A = np.hstack([np.ones((len(y), 1)), X])                 # (n, p+1): intercept column first
+    P = alpha * np.eye(A.shape[1])
+    P[0, 0] = 0.0                                             # the intercept is not penalised
+    H = A @ np.linalg.lstsq(A.T @ A + P, A.T, rcond=None)[0]  # (n, n) hat matrix
+    return (y - H @ y) / (1 - np.diag(H))
+
+
+def double_descent(n_train=40, widths=(5, 10, 20, 40, 80), n_features=400, noise=0.3,
+                   decay=0.8, n_seeds=20, seed=0):
+    """Test MSE of minimum-norm least squares that uses the first p of n_features Gaussian inputs.
+
+    y = x·β + noise·ε with x ~ N(0, I) and β_j ∝ j^(-decay) (||β|| = 1). The fit is lstsq
+    (min-norm once p > n_train); with isotropic x the expected test MSE is exactly
+    ||β - w||² + noise². Returns (n_seeds, len(widths)).
+    """
+    n_train, n_features = check_int("n_train", n_train, 1), check_int("n_features", n_features, 1)
+    widths = [check_int("widths", p, 1, n_features) for p in widths]
+    noise, n_seeds = check_real("noise", noise, 0.0), check_int("n_seeds", n_seeds, 1)
+    beta = np.arange(1, n_features + 1) ** -check_real("decay", decay, 0.0)
+    beta /= np.linalg.norm(beta)
+    rng = np.random.default_rng(seed)
+    out = np.zeros((n_seeds, len(widths)))
+    for s in range(n_seeds):
+        X = rng.standard_normal((n_train, n_features))
+        y = X @ beta + noise * rng.standard_normal(n_train)
+        for i, p in enumerate(widths):
+            err = beta.copy()
+            err[:p] -= np.linalg.lstsq(X[:, :p], y, rcond=None)[0]   # unused features: w = 0
+            out[s, i] = err @ err + noise ** 2
+    return out
+
+
 # -- ridge, lasso, elastic net ----------------------------------------------------------------
+class ConvergenceWarning(UserWarning):
+    """An iterative solver stopped at its iteration cap (scikit-learn's ConvergenceWarning)."""
+
+
 def _center(X, y, fit_intercept):
     if not fit_intercept:
         return X, y, np.zeros(X.shape[1]), 0.0
@@ -182,6 +301,7 @@ def elastic_net(X, y, lam, l1_ratio=0.5, fit_intercept=True, w0=None, tol=1e-10,
 
     Update of w_j: soft-threshold(ρ_j, lam·l1_ratio) / (‖x_j‖²/n + lam·(1 - l1_ratio)),
     ρ_j = x_jᵀ(r + x_j w_j)/n with r the current residual. The threshold gives exact zeros.
+    Stopping at max_iter sweeps returns the current w with a ConvergenceWarning, as scikit-learn does.
     """
     X, y = check_Xy(X, y)
     lam = check_real("lam", lam, 0.0)
@@ -194,7 +314,7 @@ def elastic_net(X, y, lam, l1_ratio=0.5, fit_intercept=True, w0=None, tol=1e-10,
         raise ValueError(f"w0 must have shape ({p},), got {w.shape}")
     G, c = Xc.T @ Xc / n, Xc.T @ yc / n                  # Gram (p, p) and Xᵀy/n (p,)
     l1, l2 = lam * l1_ratio, lam * (1 - l1_ratio)
-    for _ in range(max_iter):
+    for sweep in range(max_iter):
         max_step = 0.0
         for j in range(p):
             if G[j, j] + l2 == 0:                          # constant column, no ridge: stays 0
@@ -205,7 +325,40 @@ def elastic_net(X, y, lam, l1_ratio=0.5, fit_intercept=True, w0=None, tol=1e-10,
             w[j] = w_j
         if max_step <= tol * max(1.0, np.abs(w).max()):
             break
+        if sweep % 10 == 9 and _solve_on_support(G, c, l1, l2, w):   # slow (correlated X):
+            break                                                     # finish exactly
+    else:   # as scikit-learn: the result is returned, but not silently
+        warnings.warn(f"elastic_net stopped at max_iter = {max_iter} sweeps before the largest "
+                      f"step fell below tol = {tol:g}; raise max_iter or tol",
+                      ConvergenceWarning, stacklevel=2)
     return w, y_mean - x_mean @ w
+
+
+def _solve_on_support(G, c, l1, l2, w):
+    """If the signs of w are those of the optimum, the optimum solves a linear system.
+
+    On the support A with signs s: (G_AA + l2·I) w_A = c_A - l1·s. Accept (write into w, return
+    True) only if the solution keeps the signs and every zero weight passes |c_j - G_j·w| <= l1
+    (the optimality conditions); otherwise leave w alone and return False.
+    """
+    A = np.flatnonzero(w)
+    if len(A) == 0:
+        return False
+    s = np.sign(w[A])
+    G_AA = G[np.ix_(A, A)] + l2 * np.eye(len(A))
+    try:
+        w_A = np.linalg.solve(G_AA, c[A] - l1 * s)
+    except np.linalg.LinAlgError:
+        return False
+    if np.any(np.sign(w_A) != s):
+        return False
+    w_new = np.zeros_like(w)
+    w_new[A] = w_A
+    rest = np.setdiff1d(np.arange(len(w)), A)
+    if np.any(np.abs(c[rest] - G[rest] @ w_new) > l1):
+        return False
+    w[:] = w_new
+    return True
 
 
 def lasso(X, y, lam, **kw):
@@ -290,7 +443,8 @@ def draw_bias_variance(fig, degree, noise, n_train, experiments, n_show=6):
         st["msg"] = plot.message(ax1, "")
         st["curves"] = {}
         for key, label, c, ls in (("train", "train MSE", 0, "-"), ("test", "test MSE", 1, "-"),
-                                  ("bias2", "bias²", 2, "--"), ("variance", "variance", 3, "--")):
+                                  ("bias2_noise_free", "bias²", 2, "--"),
+                                  ("variance", "variance", 3, "--")):
             st["curves"][key], = ax2.plot(degs, np.ones(len(degs)), ls, color=plot.COLORS[c],
                                           label=label)
         st["noise"] = ax2.axhline(1.0, color="grey", lw=1, ls=":", label="noise σ²")
@@ -319,6 +473,40 @@ def draw_bias_variance(fig, degree, noise, n_train, experiments, n_show=6):
     st["vline"].set_xdata([degree] * 2)
     best = degs[np.argmin(errs["test"])]
     st["ax2"].set_title(f"test MSE {errs['test'][d]:.3g} (best degree {best})")
+
+
+def plot_penalty_geometry(w_ols=(2.0, 0.8), A=((1.0, 0.6), (0.6, 1.0)), radius=1.0):
+    """Loss contours ½(w - w_ols)ᵀA(w - w_ols) against an L1 diamond and an L2 disk of `radius`.
+
+    The constrained optimum is the boundary point of lowest loss (found on 40 001 points,
+    corners included). Returns (fig, {"L1": w, "L2": w}).
+    """
+    w0, A = finite_array("w_ols", w_ols, 1), finite_array("A", A, 2)
+    radius = check_real("radius", radius, 0.0, lo_open=True)
+    t = np.linspace(0, 2 * np.pi, 40_001)                     # corners at indices 0, 10 000, ...
+    diamond = radius * np.stack([np.cos(t), np.sin(t)], 1)
+    diamond /= np.abs(diamond).sum(1, keepdims=True) / radius   # |w1| + |w2| = radius, corners at t = kπ/2
+    disk = radius * np.stack([np.cos(t), np.sin(t)], 1)
+    loss = lambda W: 0.5 * np.einsum("ni,ij,nj->n", W - w0, A, W - w0)
+    fig, axes = plot.figure(1, 2, figsize=(8, 3.8))
+    g = np.linspace(-2.5, 3.5, 241)
+    G1, G2 = np.meshgrid(g, g)
+    L = loss(np.stack([G1.ravel(), G2.ravel()], 1)).reshape(G1.shape)
+    sol = {}
+    for ax, name, B, c in ((axes[0], "L1", diamond, 1), (axes[1], "L2", disk, 2)):
+        w = B[np.argmin(loss(B))]
+        sol[name] = w
+        ax.contour(G1, G2, L, levels=np.sort(np.r_[np.geomspace(0.05, 8, 7), loss(w[None])[0]]),
+                   colors=plot.COLORS[7], linewidths=0.7)
+        ax.contour(G1, G2, L, levels=[loss(w[None])[0]], colors=plot.COLORS[0], linewidths=1.6)
+        ax.fill(B[::100, 0], B[::100, 1], color=plot.COLORS[c], alpha=0.3)   # 400 points draw it
+        ax.plot(*w0, "k+", ms=9)
+        ax.plot(*w, "o", color=plot.COLORS[c], ms=7)
+        ax.axhline(0, color="k", lw=0.5)
+        ax.axvline(0, color="k", lw=0.5)
+        ax.set(aspect="equal", xlim=(-2.5, 3.5), ylim=(-2.5, 3.5), xlabel="w₁", ylabel="w₂",
+               title=f"{name} ball: optimum w = ({w[0]:.2f}, {w[1]:.2f})")
+    return fig, sol
 
 
 def draw_paths(fig, lam, penalty, study):

@@ -42,15 +42,24 @@ def clip_grad_norm(grads, max_norm, norm_type=2.0, eps=1e-6):
 
     Every gradient is scaled by min(1, max_norm / (total_norm + eps)): one common factor, so
     the update keeps its direction. Because of eps, a norm exactly at max_norm is still
-    scaled, by max_norm / (max_norm + 1e-6).
+    scaled, by max_norm / (max_norm + 1e-6). All-zero gradients stay zero (also with eps = 0).
+    Non-finite gradients behave as in torch (error_if_nonfinite=False): an inf norm scales by 0
+    (finite entries become 0, infinite ones NaN), a NaN norm makes every entry NaN.
+    Unlike torch, max_norm = inf raises instead of being a silent no-op: clipping that can never
+    act is almost surely a mistake, and "no clipping" is expressed by not calling this.
     """
     grads = _as_grads(grads)
     max_norm = check_positive("max_norm", max_norm)
     eps = check_real("eps", eps, 0.0)
     norm = total_norm(grads, norm_type)
     with np.errstate(invalid="ignore", divide="ignore"):
-        coef = min(max_norm / (norm + eps), 1.0) if np.isfinite(norm) else max_norm / norm
-    return [g * coef for g in grads], norm
+        if not np.isfinite(norm):
+            coef = max_norm / norm                         # 0 for inf, NaN for NaN (as torch)
+        elif norm + eps == 0:
+            coef = 1.0                                     # torch: max_norm / 0 = inf, clamped to 1
+        else:
+            coef = min(max_norm / (norm + eps), 1.0)
+        return [g * coef for g in grads], norm            # inf · 0 = NaN without a warning
 
 
 def clip_grad_value(grads, clip_value):
@@ -111,6 +120,47 @@ def deep_mlp(d_in, d_out, depth, width=32, arch="plain", activation="relu"):
     return DeepMLP()
 
 
+def init_mlp(d_in, d_out, depth, arch="plain", activation="relu", width=32, seed=0, dtype="float64"):
+    """`deep_mlp` initialized as in the experiments: He normal for ReLU, Xavier normal for
+    sigmoid/tanh (dlbook.init), biases 0; float64 unless dtype="float32"."""
+    import torch
+    from dlbook import init
+    if dtype not in ("float64", "float32"):
+        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+    torch.manual_seed(seed)
+    net = deep_mlp(d_in, d_out, depth, width, arch, activation).to(getattr(torch, dtype))
+    init.apply_init(net, "he normal" if activation == "relu" else "xavier normal", rng=seed)
+    return net
+
+
+def hidden_cosine(net, X, mode="train"):
+    """Mean cosine similarity over all pairs of distinct samples of the last hidden layer h (the
+    input of net.out): near 1 means every input is mapped to the same direction.
+
+    mode "train" (default) normalizes BN layers with the statistics of X as one batch, as the
+    SGD steps do; "eval" uses the running statistics, which at initialization (mean 0, var 1)
+    make every BN layer almost the identity. The forward pass runs on a deep copy, so `net`
+    (its mode and running statistics) is left untouched.
+    """
+    import copy
+
+    import torch
+    if mode not in ("train", "eval"):
+        raise ValueError(f"mode must be 'train' or 'eval', got {mode!r}")
+    X = np.asarray(X)
+    if X.ndim != 2 or len(X) < 2:
+        raise ValueError(f"X must have shape (N, d) with N >= 2, got {X.shape}")
+    net = copy.deepcopy(net).train(mode == "train")
+    seen = {}
+    net.out.register_forward_hook(lambda mod, inp, out: seen.setdefault("h", inp[0]))
+    with torch.no_grad():
+        net(torch.as_tensor(X, dtype=next(net.parameters()).dtype))
+    h = seen["h"].double().numpy()                     # (N, width)
+    u = h / np.linalg.norm(h, axis=1, keepdims=True)   # unit rows
+    n = len(u)
+    return float(((u @ u.T).sum() - np.trace(u @ u.T)) / (n * (n - 1)))
+
+
 def block_grad_norms(net):
     """‖∂L/∂W_l‖ (Frobenius) of each hidden block's weight, first block first."""
     return np.array([float(W.weight.grad.norm()) if W.weight.grad is not None else np.nan
@@ -127,10 +177,7 @@ def gradient_flow(X, y, depth, arch="plain", activation="relu", width=32, steps=
     'loss' (per step) and 'diverged_at' (step or None).
     """
     import torch
-    from dlbook import init
-    torch.manual_seed(seed)
-    net = deep_mlp(X.shape[1], int(y.max()) + 1, depth, width, arch, activation).double()
-    init.apply_init(net, "he normal" if activation == "relu" else "xavier normal", rng=seed)
+    net = init_mlp(X.shape[1], int(y.max()) + 1, depth, arch, activation, width, seed)
     opt = torch.optim.SGD(net.parameters(), lr=lr)
     X = torch.as_tensor(np.asarray(X), dtype=next(net.parameters()).dtype)
     y = torch.as_tensor(np.asarray(y), dtype=torch.long)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from dlbook import plot
-from dlbook.checks import check_int, check_positive
+from dlbook.checks import check_int, check_positive, check_real, finite_array
 from dlbook.optim import group_softmax
 from dlbook.util import one_blas_thread
 
@@ -19,6 +19,16 @@ def _check_bounds(bounds):
             or np.any(bounds[:, 0] >= bounds[:, 1]):
         raise ValueError(f"bounds must be [(low, high), ...] with low < high, got {bounds.tolist()}")
     return bounds
+
+
+def _points_per_axis(n, D):
+    """⌊n^(1/D)⌋ in exact integers (n ** (1/D) alone gives 3.9999… for 64 in 3-D): k^D <= n."""
+    k = max(1, int(round(n ** (1 / D))))
+    while k ** D > n:
+        k -= 1
+    while (k + 1) ** D <= n:
+        k += 1
+    return k
 
 
 # -- the objective: validation loss of softmax regression on digits ---------------------------
@@ -64,9 +74,10 @@ class DigitsObjective:
 
 # -- grid and random search -----------------------------------------------------------------
 def grid_points(bounds, n_trials):
-    """⌊√n⌋ evenly spaced values per axis (2-D), all combinations: the classic grid."""
+    """⌊n^(1/D)⌋ evenly spaced values per axis (⌊√n⌋ in 2-D), all combinations: the classic grid,
+    never more points than the budget n (15 trials give a 3 × 3 grid)."""
     bounds, n = _check_bounds(bounds), check_int("n_trials", n_trials, 1)
-    k = max(1, int(round(n ** (1 / len(bounds)))))
+    k = _points_per_axis(n, len(bounds))
     axes = [np.linspace(lo, hi, k) for lo, hi in bounds]
     return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(bounds))
 
@@ -75,7 +86,7 @@ def shifted_grid_points(bounds, n_trials, rng=0):
     """The same grid moved by a random fraction of a cell along each axis: averaging over such
     shifts removes the luck of where a fixed grid happens to fall."""
     bounds, n = _check_bounds(bounds), check_int("n_trials", n_trials, 1)
-    k = max(1, int(round(n ** (1 / len(bounds)))))
+    k = _points_per_axis(n, len(bounds))
     u = np.random.default_rng(rng).random(len(bounds))
     axes = [lo + (np.arange(k) + u[i]) * (hi - lo) / k for i, (lo, hi) in enumerate(bounds)]
     return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(bounds))
@@ -96,6 +107,12 @@ def rbf_kernel(A, B, length_scale):
     return np.exp(-0.5 * sq / length_scale ** 2)
 
 
+def _observations(X_obs, y_obs):
+    """Finite X_obs (n, D) and y_obs: one NaN would make every posterior mean, and so every
+    expected improvement, NaN (the search would then pick points at random, silently)."""
+    return np.atleast_2d(finite_array("X_obs", X_obs)), finite_array("y_obs", y_obs)
+
+
 def gp_posterior(X_obs, y_obs, X_query, length_scale=0.2, noise=1e-6):
     """Posterior mean and std at X_query of a zero-mean GP, unit-variance RBF prior, given y_obs.
 
@@ -103,7 +120,8 @@ def gp_posterior(X_obs, y_obs, X_query, length_scale=0.2, noise=1e-6):
     """
     if noise < 0:
         raise ValueError(f"noise must be >= 0, got {noise!r}")
-    X_obs, X_query = np.atleast_2d(X_obs), np.atleast_2d(X_query)
+    X_obs, y_obs = _observations(X_obs, y_obs)
+    X_query = np.atleast_2d(finite_array("X_query", X_query))
     K = rbf_kernel(X_obs, X_obs, length_scale) + noise * np.eye(len(X_obs))
     L = np.linalg.cholesky(K)
     alpha = np.linalg.solve(L.T, np.linalg.solve(L, y_obs))
@@ -115,7 +133,7 @@ def gp_posterior(X_obs, y_obs, X_query, length_scale=0.2, noise=1e-6):
 
 def log_marginal_likelihood(X_obs, y_obs, length_scale, noise=1e-6):
     """log p(y | X, ℓ) = −½ yᵀK⁻¹y − ½ log|K| − n/2 log 2π: how the GP picks its length scale."""
-    X_obs = np.atleast_2d(X_obs)
+    X_obs, y_obs = _observations(X_obs, y_obs)
     K = rbf_kernel(X_obs, X_obs, length_scale) + noise * np.eye(len(X_obs))
     L = np.linalg.cholesky(K)
     alpha = np.linalg.solve(L.T, np.linalg.solve(L, y_obs))
@@ -166,8 +184,13 @@ class BayesOpt:
         return cand[np.argmax(expected_improvement(mu, sd, y.min(), xi=0.01))]
 
     def tell(self, point, value):
-        self.X.append(np.asarray(point, float))
-        self.y.append(float(value))
+        """Record objective(point) = value; a non-finite value or point raises (nothing recorded)."""
+        point = finite_array("point", point, 1)
+        if point.shape != (len(self.bounds),):
+            raise ValueError(f"point must have {len(self.bounds)} coordinates, got shape {point.shape}")
+        value = check_real("value", float(value))
+        self.X.append(point)
+        self.y.append(value)
 
 
 def bayes_search(objective, bounds, n_trials, n_init=4, rng=0):

@@ -28,7 +28,11 @@ def fans(shape):
 
 
 def gain(nonlinearity, param=None):
-    """Recommended scale for a nonlinearity, as `torch.nn.init.calculate_gain`."""
+    """Recommended scale for a nonlinearity, as `torch.nn.init.calculate_gain`.
+
+    Unlike torch, the names conv_transpose1d/2d/3d (gain 1 there) raise: the book builds no
+    transposed convolutions, and a short list of names catches typos in the chapters' sweeps.
+    """
     if nonlinearity in ("linear", "conv1d", "conv2d", "conv3d", "sigmoid"):
         return 1.0
     if nonlinearity == "tanh":
@@ -146,6 +150,16 @@ def torch_default_linear(shape, rng=None):
     return kaiming_uniform(shape, a=math.sqrt(5.0), rng=rng)
 
 
+def torch_default_bias(shape, rng=None):
+    """The bias `torch.nn.Linear`/`Conv*d` draw by default for a weight of `shape`: U(±1/√fan_in).
+
+    Returns an array of shape (shape[0],) (one bias per output unit or channel).
+    """
+    shape = _check_shape(shape)
+    bound = 1.0 / math.sqrt(fans(shape)[0])
+    return as_generator(rng).uniform(-bound, bound, size=shape[0])
+
+
 # Schemes offered in the chapter's dropdowns: name -> sampler(shape, rng)
 SCHEMES = {
     "zeros": lambda shape, rng=None: zeros(shape),
@@ -156,7 +170,12 @@ SCHEMES = {
     "he normal": lambda shape, rng=None: kaiming_normal(shape, nonlinearity="relu", rng=rng),
     "lecun normal": lambda shape, rng=None: lecun_normal(shape, rng),
     "torch default": lambda shape, rng=None: torch_default_linear(shape, rng),
+    "torch default, zero bias": lambda shape, rng=None: torch_default_linear(shape, rng),
 }
+
+# Schemes that also draw a non-zero bias (weight shape -> bias); every other scheme has zero bias.
+# "torch default" is PyTorch's full default, weights and biases.
+BIAS_SCHEMES = {"torch default": torch_default_bias}
 
 
 def initialize(shape, scheme, rng=None):
@@ -167,23 +186,29 @@ def initialize(shape, scheme, rng=None):
 
 
 # -- signal propagation through a deep plain MLP ----------------------------------------------
-def propagate(X, weights, activation="tanh", grad_out=None):
-    """Forward X through h_l = f(h_{l-1} W_lᵀ) and back-propagate `grad_out` = ∂L/∂h_L.
+def propagate(X, weights, activation="tanh", grad_out=None, biases=None):
+    """Forward X through h_l = f(h_{l-1} W_lᵀ + b_l) and back-propagate `grad_out` = ∂L/∂h_L.
 
-    X: (N, d_0); weights[l]: (d_{l+1}, d_l). Returns dict of lists (one entry per layer):
-    'h' activations, 'z' pre-activations, 'grad_h' ∂L/∂h_{l-1} (input side of layer l),
-    'grad_W' ∂L/∂W_l.
+    X: (N, d_0); weights[l]: (d_{l+1}, d_l); biases[l]: (d_{l+1},) or None (no biases).
+    Returns dict of lists (one entry per layer): 'h' activations, 'z' pre-activations,
+    'grad_h' ∂L/∂h_{l-1} (input side of layer l), 'grad_W' ∂L/∂W_l.
     """
     f, df = activations.get(activation)
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (N, d), got shape {X.shape}")
+    if biases is not None and len(biases) != len(weights):
+        raise ValueError(f"biases must have one entry per layer ({len(weights)}), got {len(biases)}")
     h, hs, zs = X, [], []
     with np.errstate(over="ignore", invalid="ignore"):
         for l, W in enumerate(weights):
             if W.ndim != 2 or W.shape[1] != h.shape[1]:
                 raise ValueError(f"weights[{l}] must have shape (d_out, {h.shape[1]}), got {W.shape}")
             z = h @ W.T                      # (N, d_out)
+            if biases is not None:
+                if np.shape(biases[l]) != (W.shape[0],):
+                    raise ValueError(f"biases[{l}] must have shape ({W.shape[0]},), got {np.shape(biases[l])}")
+                z = z + biases[l]
             h = f(z)
             zs.append(z)
             hs.append(h)
@@ -204,7 +229,10 @@ def layer_statistics(depth, width=128, scheme="xavier normal", activation="tanh"
                      batch=128, seed=0):
     """Per-layer std of activations, of ∂L/∂h and of ∂L/∂W for a deep MLP at initialization.
 
-    Inputs and the upstream gradient are N(0, 1); every weight is `scale` × the scheme's draw.
+    Inputs and the upstream gradient are N(0, 1); every weight is `scale` × the scheme's draw;
+    biases are zero except for the schemes in BIAS_SCHEMES (not scaled). Also returns 'chi',
+    per layer d_out·Var(W_l)·mean f'(z_l)²: the factor by which that layer multiplies the
+    variance of the back-propagated gradient (mean-field prediction).
     """
     check_int("depth", depth, lo=1)
     check_int("width", width, lo=1)
@@ -212,18 +240,27 @@ def layer_statistics(depth, width=128, scheme="xavier normal", activation="tanh"
     activations.get(activation)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((batch, width))
-    weights = [scale * initialize((width, width), scheme, rng) for _ in range(depth)]
-    out = propagate(X, weights, activation, grad_out=rng.standard_normal((batch, width)))
+    weights, biases = [], []
+    for _ in range(depth):
+        weights.append(scale * initialize((width, width), scheme, rng))
+        biases.append(BIAS_SCHEMES[scheme]((width, width), rng) if scheme in BIAS_SCHEMES
+                      else np.zeros(width))
+    out = propagate(X, weights, activation, grad_out=rng.standard_normal((batch, width)),
+                    biases=biases)
+    df = activations.get(activation)[1]
     with np.errstate(over="ignore", invalid="ignore"):
         return {"act_std": np.array([h.std() for h in out["h"]]),
                 "grad_std": np.array([g.std() for g in out["grad_h"]]),
-                "weight_grad_std": np.array([g.std() for g in out["grad_W"]])}
+                "weight_grad_std": np.array([g.std() for g in out["grad_W"]]),
+                "chi": np.array([W.shape[0] * W.var() * np.mean(df(z) ** 2)
+                                 for W, z in zip(weights, out["z"])])}
 
 
-def apply_init(net, scheme, rng=None, bias=0.0):
-    """Overwrite every nn.Linear weight of a torch `net` with a NumPy draw; biases = `bias`.
+def apply_init(net, scheme, rng=None, bias=None):
+    """Overwrite every nn.Linear weight of a torch `net` with a NumPy draw, and its bias.
 
-    `scheme` is a name from SCHEMES or a callable `f(shape, rng) -> array`.
+    `scheme` is a name from SCHEMES or a callable `f(shape, rng) -> array`. `bias` None: the
+    scheme's bias (PyTorch's U(±1/√fan_in) for "torch default", else 0); a number: that value.
     """
     import torch
     rng = as_generator(rng)
@@ -235,8 +272,13 @@ def apply_init(net, scheme, rng=None, bias=0.0):
         for m in linears:
             W = sample(tuple(m.weight.shape), rng)
             m.weight.copy_(torch.as_tensor(W, dtype=m.weight.dtype))
-            if m.bias is not None:
-                m.bias.fill_(float(bias))
+            if m.bias is None:
+                continue
+            if bias is None and scheme in BIAS_SCHEMES:
+                b = BIAS_SCHEMES[scheme](tuple(m.weight.shape), rng)
+                m.bias.copy_(torch.as_tensor(b, dtype=m.bias.dtype))
+            else:
+                m.bias.fill_(0.0 if bias is None else check_real("bias", bias))
     return net
 
 
@@ -293,10 +335,10 @@ def draw_layer_statistics(fig, depth=20, scale=1.0, activation="tanh", scheme="x
     for ax, values in zip(fig.axes, (stats["act_std"], stats["grad_std"])):
         ok = np.isfinite(values) & (values > 0)
         ax.lines[0].set_data(layers[ok], values[ok])
-        bad = values[~ok]
-        note = "" if ok.all() else (f"{bad.size} layer(s) exactly 0" if np.all(bad == 0)
-                                    else f"{bad.size} layer(s) overflow")
-        plot.set_message(ax.texts[0], note)
+        with np.errstate(invalid="ignore"):   # off the fixed 1e-10…1e10 axis: say how many
+            counts = [(np.sum(values == 0), "exactly 0"), (np.sum(ok & (values < 1e-10)), "below 1e-10"),
+                      (np.sum(ok & (values > 1e10)), "above 1e10"), (np.sum(~np.isfinite(values)), "overflow")]
+        plot.set_message(ax.texts[0], "\n".join(f"{n} layer(s) {what}" for n, what in counts if n))
         ax.set_xlim(0.5, depth + 0.5)
     last_a, first_g = stats["act_std"][-1], stats["grad_std"][0]
     fig.suptitle(f"{scheme} × {scale:.2f}, {activation}, depth {depth}:  std(h_L) = {last_a:.2g},"

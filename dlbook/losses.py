@@ -31,16 +31,16 @@ def _reduce(loss, reduction):
     if reduction == "none":
         return loss
     if reduction == "mean":
-        return loss.mean()
+        return loss.mean() if loss.size else np.float64(np.nan)   # empty batch: NaN, as torch
     if reduction == "sum":
         return loss.sum()
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def _scale(n, reduction):
-    """d(cost)/d(loss_i): 1/n for 'mean', 1 otherwise."""
+    """d(cost)/d(loss_i): 1/n for 'mean', 1 otherwise (an empty batch has an empty gradient)."""
     _reduce(np.zeros(1), reduction)
-    return 1.0 / n if reduction == "mean" else 1.0
+    return 1.0 / n if reduction == "mean" and n > 0 else 1.0
 
 
 # -- regression losses: residual r = y_hat − y -------------------------------------------------

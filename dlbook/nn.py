@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from dlbook import activations, init, losses, plot
-from dlbook.checks import check_int, check_sizes, finite_array, check_positive as _check_positive
+from dlbook.checks import check_int, check_sizes, check_Xy, finite_array, check_positive as _check_positive
 
 
 # -- the from-scratch multilayer perceptron ----------------------------------------------------
@@ -241,6 +241,45 @@ def collapse_linear(weights, biases):
             raise ValueError(f"weights: shapes {W.shape} and {W_l.shape} do not chain")
         W, b = W_l @ W, W_l @ b + finite_array("biases", b_l)
     return W, b
+
+
+def dead_units(net, X, layer=0):
+    """Indices of the units of hidden `layer` whose pre-activation is ≤ 0 on every row of X.
+
+    For ReLU such a unit outputs 0 and passes gradient 0 on all of X, so plain SGD never changes
+    its weights while its inputs stay fixed (a first hidden layer); in deeper layers, updates to the
+    layers below, or momentum and weight decay, can still move it.
+    """
+    layer = check_int("layer", layer, 0, net.num_layers - 2)
+    net.forward(X)
+    z = net._cache[layer][1]                                  # (N, d_layer): pre-activations
+    return np.flatnonzero((z <= 0).all(axis=0))
+
+
+def gd_steps_to_optimum(X, y, tol=1e-6, max_steps=100_000):
+    """Gradient descent on the MSE of a linear model with bias, ŷ = Xw + b, from w = b = 0.
+
+    The step size is 1/λ_max of the Hessian 2AᵀA/n (A = [X, 1]), half the stability limit
+    2/λ_max and the largest step at which no mode overshoots: the same relative step for every
+    design. Returns (steps until the excess cost − min has fallen to
+    tol × its value at the start, λ_max/λ_min).
+    """
+    X, y = check_Xy(X, y)
+    _check_positive("tol", tol)
+    max_steps = check_int("max_steps", max_steps, 1)
+    A = np.hstack([X, np.ones((len(X), 1))])
+    eig = np.linalg.eigvalsh(2 * A.T @ A / len(A))
+    if eig[0] <= 1e-12 * eig[-1]:
+        raise ValueError("X: the columns of [X, 1] are linearly dependent; the optimum is not unique")
+    best = np.mean((A @ np.linalg.lstsq(A, y, rcond=None)[0] - y) ** 2)
+    w = np.zeros(A.shape[1])
+    target = tol * (np.mean(y ** 2) - best)                   # the excess cost at w = 0 is mean(y²) − min
+    for step in range(max_steps + 1):
+        r = A @ w - y
+        if np.mean(r ** 2) - best <= target:
+            return step, float(eig[-1] / eig[0])
+        w -= (1 / eig[-1]) * 2 * A.T @ r / len(A)
+    return max_steps, float(eig[-1] / eig[0])
 
 
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])

@@ -22,6 +22,8 @@ def _check_momentum(momentum):
 # -- BatchNorm ---------------------------------------------------------------------------------
 def _bn_axes(x):
     """Axes BatchNorm1d averages over: (0,) for (N, C), (0, 2) for (N, C, L)."""
+    if x.ndim in (2, 3) and x.shape[1] == 0:
+        raise ValueError(f"x must have at least one channel (C >= 1), got shape {x.shape}")
     if x.ndim == 2:
         return (0,)
     if x.ndim == 3:
@@ -168,8 +170,11 @@ class BatchNorm1d:
             x_hat = (c["x"] - _channel(self.running_mean, c["x"])) * _channel(c["inv_std"], c["x"])
             axes = _bn_axes(dy)
             self.dgamma, self.dbeta = (dy * x_hat).sum(axis=axes), dy.sum(axis=axes)
-            return dy * _channel(self.gamma * c["inv_std"], dy)   # y is affine in x: ∂y/∂x = γ/σ_run
-        dx, self.dgamma, self.dbeta = batchnorm_backward(dy, c)
+            dx = dy * _channel(self.gamma * c["inv_std"], dy)     # y is affine in x: ∂y/∂x = γ/σ_run
+        else:
+            dx, self.dgamma, self.dbeta = batchnorm_backward(dy, c)
+        if not self.affine:                     # γ = 1, β = 0 are constants: nothing to learn
+            self.dgamma, self.dbeta = np.zeros(self.num_features), np.zeros(self.num_features)
         return dx
 
 
@@ -345,15 +350,57 @@ def bn_mlp(d_in, d_out, width=64, bn=True, noise=0.0):
     return nn.Sequential(*layers, nn.Linear(d, d_out))
 
 
-def fit_bn_variant(X_train, y_train, X_test, y_test, bn=True, noise=0.0, lr=0.05, num_epochs=30,
-                   batch_size=32, seed=0, progress=False):
-    """Train `bn_mlp` with dlbook.train.fit (SGD); return (history, final train acc, test acc)."""
+def fit_bn_variant(X_train, y_train, X_test=None, y_test=None, bn=True, noise=0.0, lr=0.05,
+                   num_epochs=30, batch_size=32, seed=0, progress=False):
+    """Train `bn_mlp` with dlbook.train.fit (SGD); return (history, final train acc, test acc).
+
+    Without a test set the test accuracy is NaN (and training is faster)."""
     from dlbook import train
     train.seed_everything(seed)
     net = bn_mlp(X_train.shape[1], int(y_train.max()) + 1, bn=bn, noise=noise).double()
     hist = train.fit(net, X_train, y_train, lr=lr, num_epochs=num_epochs, batch_size=batch_size,
                      X_val=X_test, y_val=y_test, seed=seed, progress=progress)
-    return hist, hist["train_acc"][-1], hist["val_acc"][-1]
+    return hist, hist["train_acc"][-1], hist["val_acc"][-1] if hist["val_acc"] else float("nan")
+
+
+def finetune_copy(net, X, y, bn_mode="train", lr=0.05, steps=30, batch_size=10, seed=0):
+    """Fine-tune a *copy* of a pre-trained torch `net` with SGD on (X, y); return (copy, losses).
+
+    bn_mode "train": BatchNorm layers use batch statistics and their running statistics follow
+    the new data (momentum rule); "frozen": BatchNorm layers stay in eval mode, normalizing with
+    the pre-training running statistics, which never change (their gamma, beta still learn).
+    """
+    import copy
+
+    import torch
+    if bn_mode not in ("train", "frozen"):
+        raise ValueError(f"bn_mode must be 'train' or 'frozen', got {bn_mode!r}")
+    check_positive("lr", lr)
+    steps = check_int("steps", steps, 1)
+    batch_size = check_int("batch_size", batch_size, 2)
+    net = copy.deepcopy(net)
+    dtype = next(net.parameters()).dtype
+    X = torch.as_tensor(finite_array("X", X), dtype=dtype)
+    y = torch.as_tensor(np.asarray(y), dtype=torch.long)
+    if len(X) != len(y) or len(X) < batch_size:
+        raise ValueError(f"X and y must have the same length >= batch_size, got {len(X)} and {len(y)}")
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    gen = torch.Generator().manual_seed(seed)
+    net.train()
+    if bn_mode == "frozen":
+        for mod in net.modules():
+            if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+                mod.eval()                            # running statistics used, never updated
+    losses = []
+    for _ in range(steps):
+        idx = torch.randperm(len(X), generator=gen)[:batch_size]
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(net(X[idx]), y[idx])
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    net.eval()
+    return net, np.array(losses)
 
 
 # -- static figures ------------------------------------------------------------------------------

@@ -29,7 +29,11 @@ def _check_params(params):
 
 
 class Optimizer:
-    """Base class: `step(grads)` applies `_update(p, g, state)` to every parameter in place."""
+    """Base class: `step(grads)` applies `_update(p, g, state)` to every parameter in place.
+
+    Unlike torch.optim there is no `maximize` flag: the book only minimises losses, so to
+    maximise f pass the gradients of −f (what torch does internally).
+    """
 
     def __init__(self, params, lr):
         self.params = _check_params(params)
@@ -221,6 +225,23 @@ def softmax_regression_grads(W, b, X, y, per_example=False):
     return X.T @ P / len(y), P.mean(axis=0)
 
 
+def softmax_regression_hessian(W, b, X):
+    """Hessian of the mean cross-entropy in the flattened parameters [W.ravel(), b] (d·C + C square):
+    H = (1/N) Σᵢ x̃ᵢx̃ᵢᵀ ⊗ (diag pᵢ − pᵢpᵢᵀ), x̃ᵢ = [xᵢ, 1], parameter index a·C + c."""
+    X, W, b = np.asarray(X, float), np.asarray(W, float), np.asarray(b, float)
+    if X.ndim != 2 or W.ndim != 2 or X.shape[1] != W.shape[0] or b.shape != (W.shape[1],):
+        raise ValueError(f"X must be (N, d), W (d, C) and b (C,); got X {X.shape}, W {W.shape}, b {b.shape}")
+    N, C = len(X), len(b)
+    P = activations.softmax(X @ W + b, axis=1)               # (N, C)
+    Xa = np.column_stack([X, np.ones(N)])                    # (N, d+1): the bias is feature d
+    Y = (Xa[:, :, None] * P[:, None, :]).reshape(N, -1)      # (N, (d+1)·C): x̃_ia p_ic
+    H = -(Y.T @ Y) / N                                       # the −pᵢpᵢᵀ part
+    H4 = H.reshape(Xa.shape[1], C, Xa.shape[1], C)
+    for c in range(C):                                       # the diag(pᵢ) part: c = c'
+        H4[:, c, :, c] += (Xa * P[:, c:c + 1]).T @ Xa / N
+    return H
+
+
 def minibatch_gradients(G, batch_size, num_batches=200, rng=0):
     """Means of `num_batches` mini-batches of rows of G (drawn without replacement within a batch)."""
     G = np.asarray(G, float)
@@ -242,6 +263,8 @@ def gradient_noise(G, batch_size):
     G = np.asarray(G, float)
     N = len(G)
     batch_size = check_int("batch_size", batch_size, 1, N)
+    if batch_size == N:                                       # the batch is the data set: no noise
+        return 0.0                                            # (and N = 1 would give 0/0 below)
     trace = ((G - G.mean(axis=0)) ** 2).sum(axis=1).mean()   # tr Σ with the 1/N population variance
     return math.sqrt(trace / batch_size * (N - batch_size) / (N - 1))
 

@@ -96,6 +96,8 @@ def classic_dropout(x, keep, training=True, rng=None, u=None):
     if u is None:
         rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         u = rng.uniform(size=x.shape)
+    elif np.shape(u) != x.shape:
+        raise ValueError(f"u must have the shape of x {x.shape}, got {np.shape(u)}")
     return x * dropout_mask(u, 1 - keep)
 
 
@@ -265,6 +267,175 @@ def fit_custom(net, X, y, loss_fn, *, lr=0.1, num_epochs=10, batch_size=64, l1=0
                      X_val=X_val, y_val=y_val, seed=seed, progress=progress, desc=desc)
 
 
+def seed_mlps(sizes, seeds, dropout=0.0, dropout_out=0.0):
+    """S independent float64 ReLU MLPs, one per seed, stacked so that S runs train as one.
+
+    Net s starts exactly as `train.seed_everything(s); train.mlp(sizes).double()` would. The
+    module maps (S, B, d_in) to (S, B, d_out); `dropout` (a drop rate) follows every hidden
+    ReLU, `dropout_out` acts on the output scores (only to show why nobody puts it there).
+    """
+    import torch
+
+    from dlbook import train
+    seeds = [check_int("seeds", s, 0) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    dropout, dropout_out = _check_p(dropout), _check_p(dropout_out)
+    nets = []
+    for s in seeds:
+        train.seed_everything(s)
+        nets.append(train.mlp(sizes).double())
+    linears = [[m for m in net if isinstance(m, torch.nn.Linear)] for net in nets]
+    Ws = [torch.stack([lin[i].weight.detach().T for lin in linears]) for i in range(len(linears[0]))]
+    bs = [torch.stack([lin[i].bias.detach()[None] for lin in linears]) for i in range(len(linears[0]))]
+    return _SeedMLP(Ws, bs, dropout, dropout_out)
+
+
+def _SeedMLP(Ws, bs, dropout, dropout_out):
+    import torch
+    F = torch.nn.functional
+
+    class SeedMLP(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.W = torch.nn.ParameterList([torch.nn.Parameter(W.clone()) for W in Ws])  # (S, d_in, d_out)
+            self.b = torch.nn.ParameterList([torch.nn.Parameter(b.clone()) for b in bs])  # (S, 1, d_out)
+            self.p, self.p_out = dropout, dropout_out
+
+        def forward(self, x):                                   # (S, B, d_in) -> (S, B, d_out)
+            for i, (W, b) in enumerate(zip(self.W, self.b)):
+                x = torch.baddbmm(b, x, W)
+                if i < len(self.W) - 1:
+                    x = F.dropout(torch.relu(x), self.p, self.training)
+            return F.dropout(x, self.p_out, self.training)
+
+    return SeedMLP()
+
+
+def fit_seeds(net, seeds, X, y, *, lr, num_epochs, batch_size, optimizer="adam", momentum=0.0,
+              weight_decay=0.0, loss_fn=None, X_val=None, y_val=None, on_epoch_end=None, progress=True,
+              desc="seeds"):
+    """Train the stacked nets of `seed_mlps` as separate `train.fit(..., seed=s)` runs would:
+    same mini-batches, same optimizer, every update elementwise per run (tested).
+
+    X: (N, d), or (S, N, d) for one training set per run; y: int labels (N,)/(S, N) or soft
+    targets (N, C)/(S, N, C). loss_fn(scores (B, C), targets) is one run's mean loss
+    (default cross-entropy). lr may be one value per run with plain/momentum SGD (no weight
+    decay): run s's loss is scaled by lr[s] / max(lr), which is exactly an lr[s] step.
+    on_epoch_end(epoch, net, history) runs after each epoch's evaluation; returning True stops.
+    Returns a history of (num_epochs, S) arrays.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from dlbook.checks import check_choice, check_positive
+    lrs = np.atleast_1d(np.asarray(lr, dtype=np.float64))
+    if lrs.ndim != 1 or lrs.size == 0:
+        raise ValueError(f"lr must be a number or a 1-D sequence of per-run values, got shape {lrs.shape}")
+    for value in lrs:
+        check_positive("lr", float(value))
+    check_int("num_epochs", num_epochs, 1)
+    check_int("batch_size", batch_size, 1)
+    check_choice("optimizer", optimizer, ("sgd", "adam"))
+    S = len(net.W[0])
+    if len(seeds) != S:
+        raise ValueError(f"seeds must hold one seed per stacked net ({S}), got {len(seeds)}")
+    batched_ce = loss_fn is None                           # default: one cross-entropy call for all runs
+    loss_fn = loss_fn or torch.nn.functional.cross_entropy
+    if lrs.size > 1:                                       # per-run lr: scale each run's loss
+        if lrs.size != S:
+            raise ValueError(f"lr must hold one value per stacked net ({S}), got {lrs.size}")
+        if optimizer != "sgd" or weight_decay:
+            raise ValueError("lr per run needs optimizer='sgd' and weight_decay=0 (Adam ignores loss scale)")
+    scale, lr = (lrs / lrs.max()).tolist() if lrs.size > 1 else [1.0] * S, float(lrs.max())
+
+    def per_run(a, name, n_dims):                          # shared data -> one copy per run
+        t = torch.as_tensor(np.asarray(a))
+        t = t.double() if t.dtype.is_floating_point else t.long()
+        return t if t.ndim == n_dims + 1 else t.expand(S, *t.shape)
+
+    X, Xv = per_run(X, "X", 2), (None if X_val is None else per_run(X_val, "X_val", 2))
+    soft = np.asarray(y).dtype.kind == "f"
+    y, yv = per_run(y, "y", 1 + soft), (None if y_val is None else per_run(y_val, "y_val", 1))
+    if X.shape[:2] != y.shape[:2] or X.shape[0] != S:
+        raise ValueError(f"X and y must have matching (runs, N), got {tuple(X.shape)} and {tuple(y.shape)}")
+    opt = (torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay) if optimizer == "adam"
+           else torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay))
+    gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
+    runs, N = torch.arange(S)[:, None], X.shape[1]
+    keys = ("train_loss", "val_loss", "val_acc")
+    history = {k: [] for k in keys}
+    for _ in tqdm(range(num_epochs), desc=desc, disable=not progress, leave=False):
+        net.train()
+        order = torch.stack([torch.randperm(N, generator=g) for g in gens])      # (S, N)
+        for start in range(0, N, batch_size):
+            idx = order[:, start:start + batch_size]
+            opt.zero_grad()
+            out, target = net(X[runs, idx]), y[runs, idx]
+            if batched_ce:                                 # per-run mean of per-example CE, (S,)
+                per_run_loss = torch.nn.functional.cross_entropy(
+                    out.flatten(0, 1), target.flatten(0, 1), reduction="none").view(S, -1).mean(1)
+                (per_run_loss * torch.tensor(scale, dtype=per_run_loss.dtype)).sum().backward()
+            else:
+                sum(loss_fn(out[s], target[s]) * scale[s] for s in range(S)).backward()
+            opt.step()
+        net.eval()
+        with torch.no_grad():
+            history["train_loss"].append([float(loss_fn(o, t)) for o, t in zip(net(X), y)])
+            if Xv is not None:
+                out = net(Xv)
+                history["val_loss"].append([float(loss_fn(o, t)) for o, t in zip(out, yv)])
+                history["val_acc"].append((out.argmax(2) == yv).double().mean(1).tolist())
+        if on_epoch_end is not None and on_epoch_end(len(history["train_loss"]) - 1, net, history):
+            break
+    return {k: np.array(v) for k, v in history.items() if v}
+
+
+def predict_seeds(net, X):
+    """Scores (S, N, C) of every stacked net on the same X (N, d), in eval mode, as NumPy."""
+    import torch
+    net.eval()
+    X = torch.as_tensor(finite_array("X", X, 2))
+    with torch.no_grad():
+        return net(X.expand(len(net.W[0]), *X.shape)).numpy()
+
+
+def accuracy_seeds(net, X, y):
+    """Accuracy (S,) of every stacked net of `seed_mlps` on (X, y)."""
+    y = np.asarray(y)
+    return (predict_seeds(net, X).argmax(2) == y).mean(1)
+
+
+def weight_norms(net):
+    """Euclidean norm (S,) of all weight matrices (biases excluded) of every stacked net."""
+    return np.sqrt(sum((W.detach().numpy() ** 2).sum((1, 2)) for W in net.W))
+
+
+def mean_se(values, digits=3):
+    """'mean ± standard error' of a 1-D sample (runs over seeds), as text."""
+    v = finite_array("values", values, 1)
+    if v.size < 2:
+        raise ValueError(f"values must hold at least 2 runs, got {v.size}")
+    se = v.std(ddof=1) / math.sqrt(v.size)
+    return f"{v.mean():.{digits}f} ± {se:.{digits}f}"
+
+
+def f1_threshold(y, scores):
+    """The threshold on `scores` that maximises F1 of class 1 (predict 1 where score >= t).
+
+    Candidates are the distinct scores; ties keep the highest threshold. Returns (t, best F1).
+    """
+    y, s = np.asarray(y), finite_array("scores", scores, 1)
+    if y.shape != s.shape or not np.isin(y, (0, 1)).all() or y.sum() == 0:
+        raise ValueError("y must be 0/1 labels with at least one 1, one per score")
+    order = np.argsort(-s, kind="stable")
+    s_sorted, tp = s[order], np.cumsum(y[order])              # predict 1 for the top k scores
+    k = np.flatnonzero(np.r_[s_sorted[1:] != s_sorted[:-1], True])   # last index of each distinct score
+    f1 = 2 * tp[k] / (k + 1 + y.sum())                         # 2TP / (predicted + actual)
+    best = int(np.argmax(f1))
+    return float(s_sorted[k[best]]), float(f1[best])
+
+
 def weights_of(net):
     """All weight-matrix entries of a torch net as one float64 NumPy vector (biases excluded)."""
     return np.concatenate([p.detach().double().numpy().ravel()
@@ -273,12 +444,18 @@ def weights_of(net):
 
 # -- figures ---------------------------------------------------------------------------------
 def plot_curves(histories, title=None, key="loss"):
-    """Train (dashed) and validation (solid) curves of several runs: histories = {label: history}."""
+    """Train (dashed) and validation (solid) curves of several runs: histories = {label: history}.
+
+    A history of (epochs, seeds) arrays (`fit_seeds`) is drawn as its mean with a min-max band."""
     fig, ax = plot.figure(1, 1, figsize=(7.5, 3.0))
     for i, (label, h) in enumerate(histories.items()):
         c = plot.COLORS[i % len(plot.COLORS)]
-        ax.plot(h[f"train_{key}"], "--", color=c, lw=1.3)
-        ax.plot(h[f"val_{key}"], color=c, label=label)
+        tr, va = np.asarray(h[f"train_{key}"]), np.asarray(h[f"val_{key}"])
+        if va.ndim == 2:                          # (epochs, seeds): mean, and the band min..max
+            ax.fill_between(np.arange(len(va)), va.min(1), va.max(1), color=c, alpha=0.2, lw=0)
+            tr, va = tr.mean(1), va.mean(1)
+        ax.plot(tr, "--", color=c, lw=1.3)
+        ax.plot(va, color=c, label=label)
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"{key} (dashed: train, solid: validation)")
     if key == "loss":
@@ -289,24 +466,45 @@ def plot_curves(histories, title=None, key="loss"):
     return fig
 
 
-def plot_zero_pixels(X, weights, side=8):
+def plot_zero_pixels(X, weights, side=8, near_zero=1e-3):
     """The mean image of X (N, side²) beside, per run, the fraction of first-layer weights that are
     exactly 0 for each input pixel: weights = {name: W (hidden, side²)}. Titles give that
-    fraction's correlation with how often the pixel is inked."""
+    fraction's correlation with how often the pixel is inked. A run with no exact zero shows the
+    fraction with |w| < near_zero instead."""
     ink = finite_array("X", X, 2).mean(0)                      # how often each pixel is inked
     fig, axes = plot.figure(1, 1 + len(weights), figsize=(2.5 * (1 + len(weights)), 2.6))
     axes[0].imshow(ink.reshape(side, side), cmap="gray_r")
     axes[0].set_title("mean training image", fontsize=9)
     for ax, (name, W) in zip(axes[1:], weights.items()):
-        zero_frac = (finite_array(f"weights[{name!r}]", W, 2) == 0).mean(0)   # (side²,)
-        ax.imshow(zero_frac.reshape(side, side), cmap="magma", vmin=0, vmax=1)
+        W = finite_array(f"weights[{name!r}]", W, 2)
+        zero_frac = (W == 0).mean(0)                                         # (side²,)
         if zero_frac.any():
             r = np.corrcoef(ink, zero_frac)[0, 1]
             ax.set_title(f"{name}: exact-zero fraction\nper pixel (corr. with ink {r:.2f})", fontsize=9)
-        else:
-            ax.set_title(f"{name}:\nno weight is exactly 0", fontsize=9)
+        else:                                        # nothing exactly 0: show the near-zero weights
+            zero_frac = (np.abs(W) < near_zero).mean(0)
+            ax.set_title(f"{name}: no weight is exactly 0;\nfraction with |w| < {near_zero:g}", fontsize=9)
+        ax.imshow(zero_frac.reshape(side, side), cmap="magma", vmin=0, vmax=1)
     for ax in axes:
         ax.set_axis_off()
+    return fig
+
+
+def plot_focal(gammas=(0, 0.5, 1, 2, 5), p_mark=0.6):
+    """Focal loss -(1 - p_t)^γ log p_t against p_t for several γ (γ = 0 is cross-entropy); the title
+    gives the loss at p_t = p_mark for the largest γ ≥ 2 shown next to cross-entropy's."""
+    p_t = np.linspace(0.01, 1, 200)
+    fig, ax = plot.figure(1, 1, figsize=(6.5, 2.8))
+    for gamma in gammas:
+        ax.plot(p_t, -(1 - p_t) ** gamma * np.log(p_t), label=f"γ = {gamma:g}")
+    ax.axvline(p_mark, color="0.6", lw=0.8, ls=":")
+    ax.set_xlabel("probability of the true class $p_t$")
+    ax.set_ylabel("loss")
+    ax.set_ylim(0, 3)
+    ax.legend()
+    ce = -np.log(p_mark)
+    parts = [f"γ = {g:g}: {(1 - p_mark) ** g * ce:.2f}" for g in gammas if g in (0.5, 2)]
+    ax.set_title(f"loss at $p_t$ = {p_mark:g}: cross-entropy {ce:.2f}, " + ", ".join(parts), fontsize=10)
     return fig
 
 

@@ -68,6 +68,66 @@ def warmup_cosine_lr(t, lr, warmup_steps, total_steps, start_factor=1e-3, eta_mi
     return np.where(t < warmup_steps, warm, cool)
 
 
+def cosine_restarts_lr(t, lr, T_0, T_mult=1, eta_min=0.0):
+    """CosineAnnealingWarmRestarts: cosine from lr to eta_min over T_i steps, then jump back to lr;
+    the cycles last T_0, T_0·T_mult, T_0·T_mult², … steps (SGDR, Loshchilov & Hutter 2017)."""
+    t = _steps(t)
+    check_real("lr", lr, 0.0)
+    T_0 = check_int("T_0", T_0, 1)
+    T_mult = check_int("T_mult", T_mult, 1)
+    eta_min = check_real("eta_min", eta_min, 0.0)
+    if T_mult == 1:
+        n = t // T_0                                           # index of the current cycle
+    else:                                                      # cycle n starts at T_0(T_multⁿ − 1)/(T_mult − 1)
+        n = np.floor(np.log(t / T_0 * (T_mult - 1) + 1) / np.log(T_mult)).astype(np.int64)
+        start = lambda k: T_0 * (T_mult ** k - 1) // (T_mult - 1)
+        n = n - (start(n) > t) + (start(n + 1) <= t)           # repair floating-point rounding
+    start = n * T_0 if T_mult == 1 else T_0 * (T_mult ** n - 1) // (T_mult - 1)
+    T_i = T_0 * T_mult ** n
+    return eta_min + (lr - eta_min) * (1 + np.cos(np.pi * (t - start) / T_i)) / 2
+
+
+class ReduceLROnPlateau:
+    """torch.optim.lr_scheduler.ReduceLROnPlateau (mode 'min'): multiply lr by `factor` once the
+    metric has not improved (by more than `threshold`, relative or absolute) for `patience` calls."""
+
+    def __init__(self, lr, factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
+                 cooldown=0, min_lr=0.0, eps=1e-8):
+        self.lr = check_real("lr", lr, 0.0)
+        self.factor = check_real("factor", factor, 0.0, 1.0, hi_open=True)
+        self.patience = check_int("patience", patience, 0)
+        self.threshold = check_real("threshold", threshold, 0.0)
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        self.threshold_mode = threshold_mode
+        self.cooldown = check_int("cooldown", cooldown, 0)
+        self.min_lr = check_real("min_lr", min_lr, 0.0)
+        self.eps = check_real("eps", eps, 0.0)
+        self.best, self.num_bad, self.cooldown_counter = np.inf, 0, 0
+
+    def _better(self, metric):
+        if self.threshold_mode == "rel":
+            return metric < self.best * (1 - self.threshold)
+        return metric < self.best - self.threshold
+
+    def step(self, metric):
+        """Record one metric value (e.g. a validation loss per epoch); return the lr to use next."""
+        metric = float(metric)
+        if self._better(metric):
+            self.best, self.num_bad = metric, 0
+        else:
+            self.num_bad += 1
+        if self.cooldown_counter > 0:                          # just reduced: ignore bad epochs
+            self.cooldown_counter -= 1
+            self.num_bad = 0
+        if self.num_bad > self.patience:
+            new_lr = max(self.lr * self.factor, self.min_lr)
+            if self.lr - new_lr > self.eps:
+                self.lr = new_lr
+            self.cooldown_counter, self.num_bad = self.cooldown, 0
+        return self.lr
+
+
 def _one_cycle_phases(total_steps, pct_start, three_phase):
     """(end_step, start, end) of each phase, with start/end naming 'initial', 'max' or 'min'."""
     if three_phase:
@@ -80,7 +140,12 @@ def _one_cycle_phases(total_steps, pct_start, three_phase):
 def one_cycle(t, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos", div_factor=25.0,
               final_div_factor=1e4, three_phase=False, base_momentum=0.85, max_momentum=0.95):
     """OneCycleLR: (lr, momentum) at step t. lr rises max_lr/div_factor → max_lr over pct_start of
-    the run, then falls to max_lr/(div_factor·final_div_factor); momentum moves the opposite way."""
+    the run, then falls to max_lr/(div_factor·final_div_factor); momentum moves the opposite way.
+
+    Unlike torch, a pct_start that leaves a phase with no steps (pct_start = 0 included) raises:
+    torch then divides by zero or, at pct_start = 0, silently skips the warm-up and starts part-way
+    down the annealing curve (lr(0) ≈ 0.98·max_lr for 10 steps), which is not a one-cycle schedule.
+    """
     t = _steps(t)
     max_lr = check_real("max_lr", max_lr, 0.0, lo_open=True)
     total_steps = check_int("total_steps", total_steps, 1)
@@ -200,3 +265,84 @@ def draw_schedules(fig, schedule_name="step", gamma=0.1, step_size=30, warmup_pc
                        f"constant {10 ** const[-1]:.2e}")
     ax.set_title(f"{schedule_name}: γ = {gamma:.2g}, step_size = {step_size}, "
                  f"warm-up = {warmup_pct:.0%}", fontsize=10)
+
+
+# -- schedules on a real network: many small MLPs trained side by side ---------------------------
+def train_mlp_runs(X, y, lrs, seeds, sizes=(64, 64, 10), batch_size=64, optimizer="adam",
+                   momenta=None, X_val=None, y_val=None, progress=False, desc="runs"):
+    """Train R independent ReLU MLPs side by side in float64, as one batched network.
+
+    Run r starts from `train.mlp(sizes)` seeded with seeds[r], draws its batches (with
+    replacement) from torch.Generator(seeds[r]) and uses learning rate lrs[r, t] at step t.
+    optimizer 'sgd' (torch's heavy ball, momentum momenta[r, t], default 0) or 'adam' (β₁ =
+    momenta[r, t], default 0.9; β₂ = 0.999). Returns a dict of (R,) arrays: the final training
+    loss, and the validation loss and accuracy when X_val, y_val are given.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from dlbook import train
+    if optimizer not in ("sgd", "adam"):
+        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    lrs = np.atleast_2d(np.asarray(lrs, float))
+    seeds = [check_int("seeds", s, 0) for s in seeds]
+    R, T = lrs.shape
+    if len(seeds) != R or np.any(~np.isfinite(lrs)) or np.any(lrs < 0):
+        raise ValueError("lrs must be (len(seeds), num_steps) finite non-negative learning rates")
+    default = 0.9 if optimizer == "adam" else 0.0
+    momenta = np.full((R, T), default) if momenta is None else np.broadcast_to(momenta, (R, T))
+    X, y = torch.as_tensor(np.asarray(X, float)), torch.as_tensor(np.asarray(y))
+    batch_size = check_int("batch_size", batch_size, 1)
+    nets = []
+    for s in seeds:
+        train.seed_everything(s)
+        nets.append(train.mlp(list(sizes)).double())
+    linears = [[m for m in net if isinstance(m, torch.nn.Linear)] for net in nets]
+    params = []                                                    # per layer: W (R, d_in, d_out), b (R, 1, d_out)
+    for k in range(len(linears[0])):
+        params.append(torch.stack([ls[k].weight.detach().T for ls in linears]).requires_grad_())
+        params.append(torch.stack([ls[k].bias.detach()[None] for ls in linears]).requires_grad_())
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    idx = torch.stack([torch.randint(0, len(X), (T, batch_size), generator=g) for g in gens])
+
+    def logits(H):                                                 # H (R, n, d_in) -> (R, n, C)
+        for k in range(0, len(params), 2):
+            H = torch.baddbmm(params[k + 1], H, params[k])
+            if k + 2 < len(params):
+                H = torch.relu(H)
+        return H
+
+    def loss_per_run(Z, target):                                   # mean cross-entropy per run (R,)
+        ce = torch.nn.functional.cross_entropy(Z.reshape(-1, Z.shape[-1]), target.reshape(-1),
+                                               reduction="none")
+        return ce.reshape(Z.shape[:2]).mean(dim=1)
+
+    state = [dict(m=torch.zeros_like(p), v=torch.zeros_like(p)) for p in params]
+    lr_t, mom_t = torch.as_tensor(lrs), torch.as_tensor(np.array(momenta, float))
+    shape = lambda a, p: a.reshape(-1, *[1] * (p.dim() - 1))       # (R,) -> broadcast over p
+    with np.errstate(all="ignore"):
+        for t in tqdm(range(T), desc=desc, disable=not progress):
+            i = idx[:, t]                                          # (R, B)
+            loss = loss_per_run(logits(X[i]), y[i]).sum()          # runs are independent: sum
+            grads = torch.autograd.grad(loss, params)
+            with torch.no_grad():
+                for p, g, st in zip(params, grads, state):
+                    lr, mu = shape(lr_t[:, t], p), shape(mom_t[:, t], p)
+                    if optimizer == "sgd":                         # b₁ = g, then b = μ b + g
+                        st["m"] = g.clone() if t == 0 else mu * st["m"] + g
+                        p -= lr * st["m"]
+                    else:                                          # torch.optim.Adam, β₁ may vary
+                        st["m"] = mu * st["m"] + (1 - mu) * g
+                        st["v"] = 0.999 * st["v"] + 0.001 * g * g
+                        denom = (st["v"] / (1 - 0.999 ** (t + 1))).sqrt() + 1e-8
+                        p -= lr / (1 - mu ** (t + 1)) * st["m"] / denom
+    out = {}
+    with torch.no_grad():
+        out["train_loss"] = loss_per_run(logits(X.expand(R, *X.shape)), y.expand(R, len(y))).numpy()
+        if X_val is not None:
+            Xv = torch.as_tensor(np.asarray(X_val, float))
+            yv = torch.as_tensor(np.asarray(y_val))
+            Z = logits(Xv.expand(R, *Xv.shape))
+            out["val_loss"] = loss_per_run(Z, yv.expand(R, len(yv))).numpy()
+            out["val_accuracy"] = (Z.argmax(-1) == yv).double().mean(dim=1).numpy()
+    return out

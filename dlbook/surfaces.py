@@ -10,14 +10,15 @@ import numpy as np
 from dlbook import plot
 from dlbook.checks import check_int, check_real
 from dlbook.optim import make
+from dlbook.schedules import cosine_lr
 
 
 # -- 2-D loss surfaces ---------------------------------------------------------------------------
 class Surface:
-    """A 2-D loss f(x, y) with its gradient, a start point, a minimum and a plotting window."""
+    """A 2-D loss f(x, y) with its gradient (and Hessian), a start point, a minimum and a window."""
 
-    def __init__(self, name, f, grad, start, minimum, xlim, ylim):
-        self.name, self.f, self.grad = name, f, grad
+    def __init__(self, name, f, grad, start, minimum, xlim, ylim, hessian=None):
+        self.name, self.f, self.grad, self.hessian = name, f, grad, hessian
         self.start, self.minimum = np.array(start, float), np.array(minimum, float)
         self.xlim, self.ylim = xlim, ylim
 
@@ -29,7 +30,8 @@ def quadratic(lam1=1.0, lam2=20.0):
     return Surface(f"quadratic (κ = {lam2 / lam1:g})",
                    lambda x, y: 0.5 * (lam1 * x ** 2 + lam2 * y ** 2),
                    lambda x, y: np.array([lam1 * x, lam2 * y]),
-                   start=(-2.0, 0.7), minimum=(0.0, 0.0), xlim=(-2.5, 2.5), ylim=(-1.2, 1.2))
+                   start=(-2.0, 0.7), minimum=(0.0, 0.0), xlim=(-2.5, 2.5), ylim=(-1.2, 1.2),
+                   hessian=lambda x, y: np.array([[lam1, 0.0], [0.0, lam2]]))
 
 
 def rosenbrock(a=1.0, b=100.0):
@@ -38,29 +40,48 @@ def rosenbrock(a=1.0, b=100.0):
                    lambda x, y: (a - x) ** 2 + b * (y - x ** 2) ** 2,
                    lambda x, y: np.array([-2 * (a - x) - 4 * b * x * (y - x ** 2),
                                           2 * b * (y - x ** 2)]),
-                   start=(-1.5, 2.0), minimum=(a, a * a), xlim=(-2.0, 2.0), ylim=(-1.0, 3.0))
+                   start=(-1.5, 2.0), minimum=(a, a * a), xlim=(-2.0, 2.0), ylim=(-1.0, 3.0),
+                   hessian=lambda x, y: np.array([[2 - 4 * b * (y - 3 * x ** 2), -4 * b * x],
+                                                  [-4 * b * x, 2 * b]]))
+
+
+def saddle():
+    """f = ½x² − ½y² + ¼y⁴: a saddle at the origin (f = 0) between two minima (0, ±1) (f = −¼)."""
+    return Surface("saddle",
+                   lambda x, y: 0.5 * x ** 2 - 0.5 * y ** 2 + 0.25 * y ** 4,
+                   lambda x, y: np.array([x, y ** 3 - y]),
+                   start=(1.5, 0.0), minimum=(0.0, 1.0), xlim=(-2.0, 2.0), ylim=(-1.5, 1.5),
+                   hessian=lambda x, y: np.array([[1.0, 0.0], [0.0, 3 * y ** 2 - 1]]))
 
 
 SURFACES = {"quadratic": quadratic, "rosenbrock": rosenbrock}
 
 
-def trajectory(surface, name, lr, momentum=0.0, num_steps=100, start=None, blowup=1e6):
+def trajectory(surface, name, lr, momentum=0.0, num_steps=100, start=None, blowup=1e6,
+               lr_schedule=None):
     """Run optimizer `name` on `surface` from its start: (path (n+1, 2), losses (n+1,), diverged_at).
 
     Stops at the first step whose loss is non-finite or exceeds `blowup` × the starting loss;
-    `diverged_at` is that step number (None if the run stayed finite).
+    `diverged_at` is that step number (None if the run stayed finite). `lr_schedule` (num_steps,)
+    optionally gives the learning rate of each step (e.g. `schedules.cosine_lr`), replacing `lr`.
     """
     if isinstance(surface, str):
         if surface not in SURFACES:
             raise ValueError(f"surface must be one of {sorted(SURFACES)}, got {surface!r}")
         surface = SURFACES[surface]()
     num_steps = check_int("num_steps", num_steps, 1)
+    if lr_schedule is not None:
+        lr_schedule = np.asarray(lr_schedule, float)
+        if lr_schedule.shape != (num_steps,) or np.any(lr_schedule < 0):
+            raise ValueError(f"lr_schedule must hold num_steps = {num_steps} non-negative values")
     p = np.array(surface.start if start is None else start, dtype=float)
     opt = make(name, [p], lr, momentum)
     path, losses = [p.copy()], [surface.f(*p)]
     limit = blowup * max(losses[0], 1e-12)
     with np.errstate(all="ignore"):
         for t in range(1, num_steps + 1):
+            if lr_schedule is not None:
+                opt.lr = lr_schedule[t - 1]
             opt.step([surface.grad(*p)])
             loss = surface.f(*p)
             path.append(p.copy())
@@ -68,6 +89,26 @@ def trajectory(surface, name, lr, momentum=0.0, num_steps=100, start=None, blowu
             if not np.isfinite(loss) or loss > limit:
                 return np.array(path), np.array(losses), t
     return np.array(path), np.array(losses), None
+
+
+def tune_and_run(surface, name, momentum, lr_grid, tune_steps=200, long_steps=2000, nudge=1e-10):
+    """Tune `name` on `surface` (lowest loss after `tune_steps` over `lr_grid`), then run it for
+    `long_steps` at that constant lr and with the lr cosine-decayed to 0.
+
+    Returns dict(lr, tuned, constant, cosine) of losses; `constant` is None when the constant-lr
+    run is chaotic: a second run from a start `nudge` away ends more than 1 % apart.
+    """
+    runs = [trajectory(surface, name, lr, momentum, tune_steps) for lr in lr_grid]
+    finals = [losses[-1] if d is None else np.inf for _, losses, d in runs]
+    best = int(np.argmin(finals))
+    lr = float(lr_grid[best])
+    _, const, _ = trajectory(surface, name, lr, momentum, long_steps)
+    _, const2, _ = trajectory(surface, name, lr, momentum, long_steps, start=surface.start + nudge)
+    chaotic = abs(const[-1] - const2[-1]) > 0.01 * max(const[-1], const2[-1])
+    _, cos, _ = trajectory(surface, name, lr, momentum, long_steps,
+                           lr_schedule=cosine_lr(np.arange(long_steps), lr, long_steps))
+    return {"lr": lr, "tuned": finals[best], "constant": None if chaotic else const[-1],
+            "cosine": cos[-1]}
 
 
 @lru_cache(maxsize=4)

@@ -43,7 +43,8 @@ def fit(net, X, y, *, lr=0.1, num_epochs=10, batch_size=64, optimizer="sgd", mom
         desc="training", loss_fn=None, penalty=None, after_step=None, on_epoch_end=None):
     """Train `net` with mini-batch SGD/Adam; return a history dict of per-epoch losses/accuracies.
 
-    X: (N, ...) float features, y: (N,) int labels (cross_entropy) or float targets (mse).
+    X: (N, ...) float features, y: (N,) int labels (cross_entropy) or float targets (mse): (N,)
+    for a net with one output, (N, d) for d outputs; other target shapes raise.
     Hooks: `loss_fn(output, target)` replaces the named loss (training and history);
     `penalty(net)` is added to the training loss only (e.g. an L1 term); `after_step(net)` runs
     after every optimizer step (e.g. a proximal shrink); `on_epoch_end(epoch, net, history)`
@@ -56,7 +57,7 @@ def fit(net, X, y, *, lr=0.1, num_epochs=10, batch_size=64, optimizer="sgd", mom
     check_positive("lr", lr)
     check_int("num_epochs", num_epochs, lo=1)
     check_int("batch_size", batch_size, lo=1)
-    losses = {"cross_entropy": torch.nn.functional.cross_entropy, "mse": torch.nn.functional.mse_loss}
+    losses = {"cross_entropy": torch.nn.functional.cross_entropy, "mse": _mse_loss}
     check_choice("loss", loss, sorted(losses))
     check_choice("optimizer", optimizer, ("sgd", "adam"))
     for name, hook in (("loss_fn", loss_fn), ("penalty", penalty), ("after_step", after_step),
@@ -108,6 +109,18 @@ def fit(net, X, y, *, lr=0.1, num_epochs=10, batch_size=64, optimizer="sgd", mom
     return history
 
 
+def _mse_loss(output, target):
+    """torch's mse_loss on matching shapes: a (B, 1) output meets (B,) targets as (B,), never
+    broadcast to (B, B) (torch only warns); any other shape mismatch raises."""
+    import torch
+    if output.ndim == target.ndim + 1 and output.shape[-1] == 1:
+        output = output.squeeze(-1)
+    if output.shape != target.shape:
+        raise ValueError(f"y must have the shape of the net's output {tuple(output.shape)} "
+                         f"(or that shape without a trailing 1), got {tuple(target.shape)}")
+    return torch.nn.functional.mse_loss(output, target)
+
+
 def _as_target(a, name, dtype, loss, loss_fn):
     """Labels as long for cross-entropy; with a custom loss_fn, ints stay long, floats take `dtype`."""
     import torch
@@ -134,7 +147,7 @@ def _evaluate(net, X, y, loss_fn):
 def evaluate(net, X, y, loss="cross_entropy"):
     """(mean loss, accuracy) of `net` on tensors (X, y) in eval mode; accuracy is NaN for regression."""
     import torch
-    losses = {"cross_entropy": torch.nn.functional.cross_entropy, "mse": torch.nn.functional.mse_loss}
+    losses = {"cross_entropy": torch.nn.functional.cross_entropy, "mse": _mse_loss}
     check_choice("loss", loss, sorted(losses))
     return _evaluate(net, X, y, losses[loss])
 

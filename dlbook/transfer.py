@@ -13,14 +13,15 @@ from functools import lru_cache
 import numpy as np
 
 from dlbook import optim, plot
-from dlbook.checks import check_int, check_positive, check_real, check_sizes
+from dlbook.checks import check_int, check_positive, check_real, check_sizes, finite_array
 from dlbook.util import one_blas_thread
 
 # Strategies compared in the chapter: which layer groups train, and how.
 STRATEGIES = ("scratch", "features", "last", "full", "progressive", "discriminative")
 LABELS = {"scratch": "from scratch", "features": "feature extraction (frozen body)",
           "last": "fine-tune last layers", "full": "full fine-tuning",
-          "progressive": "progressive unfreezing", "discriminative": "discriminative LRs"}
+          "progressive": "progressive unfreezing", "discriminative": "discriminative LRs",
+          "features_fc1": "features after fc1 (fc2 dropped)", "lpft": "LP-FT (probe, then fine-tune)"}
 
 
 # -- data: digits placed anywhere on a larger canvas ---------------------------------------------
@@ -236,12 +237,22 @@ def stack_data(X, y, subsets):
             torch.tensor(mask, dtype=torch.float32))
 
 
-def stacked_loss(net, X, y, mask):
-    """Sum over models of each model's mean cross-entropy on its own (unpadded) examples."""
+def stacked_loss(net, X, y, mask, per_model=False):
+    """Sum over models of each model's mean cross-entropy on its own (unpadded) examples
+    (per_model=True: the (M,) tensor of those means)."""
     import torch.nn.functional as F
     logits = net(X.to(next(net.parameters()).dtype))                    # (M, N, C)
     ce = F.cross_entropy(logits.transpose(1, 2), y, reduction="none")    # (M, N)
-    return ((ce * mask).sum(1) / mask.sum(1)).sum()
+    per = (ce * mask).sum(1) / mask.sum(1)
+    return per if per_model else per.sum()
+
+
+def train_losses(net, X_train, y_train, subsets):
+    """Each model's mean cross-entropy on its whole training set X_train[subsets[m]]: (M,)."""
+    import torch
+    X, y, mask = stack_data(np.asarray(X_train), np.asarray(y_train), subsets)
+    with torch.no_grad():
+        return stacked_loss(net, X, y, mask, per_model=True).double().numpy()
 
 
 def stacked_accuracy(net, X, y):
@@ -288,7 +299,8 @@ def train_stack(net, X, y, mask, *, num_steps, lrs, schedule=None, batch_size=No
     if schedule is not None:
         freeze_all_but(net, schedule[0][1])
     # layers frozen now but unfrozen later must already be in the optimizer
-    opt = torch.optim.Adam(param_groups(net, lrs, include_frozen=schedule is not None))
+    # fused: one kernel per step for all parameters (the element-wise update dominates here)
+    opt = torch.optim.Adam(param_groups(net, lrs, include_frozen=schedule is not None), fused=True)
     gen = torch.Generator().manual_seed(int(seed))
     history = {"loss": [], "snapshots": {}}
     if snapshot_every:
@@ -328,25 +340,120 @@ def strategy_setup(strategy, groups, lr, decay=0.3, num_steps=100):
 
 def run_strategy(strategy, pretrained, sizes, X_train, y_train, subsets, X_test, y_test, *,
                  lr=1e-2, decay=0.3, num_steps=100, batch_size=None, snapshot_every=None,
-                 init_seed=0, progress=True):
+                 init_seed=0, progress=True, init=None, cache_frozen=False, dtype=None):
     """Train one stacked model per training subset with `strategy`; return test accuracies (M,).
 
     pretrained: a named_mlp whose body (all but 'head') initializes every strategy except
-    'scratch'. Also returns the training history (snapshots for weight-change plots).
+    'scratch'; init: a stacked_mlp of the same shape whose weights (head included) are the
+    start instead (e.g. the result of a feature-extraction run, for LP-FT).
+    cache_frozen: when the lowest layers stay frozen throughout (feature extraction, 'last'),
+    compute their output once and train only the layers above (same result, much cheaper).
+    dtype: e.g. torch.float64 for numbers that do not depend on the CPU's kernels (default float32).
+    Also returns the training history (snapshots for weight-change plots) and the network.
     """
     import torch
     torch.manual_seed(init_seed)
     net = stacked_mlp(sizes, len(subsets))
-    if strategy != "scratch":
+    if dtype is not None:
+        net = net.to(dtype)
+    if init is not None:
+        with torch.no_grad():
+            for (name, p), (name0, q) in zip(net.named_parameters(), init.named_parameters()):
+                if name != name0 or p.shape != q.shape:
+                    raise ValueError(f"init: parameter {name0!r} {tuple(q.shape)} does not match "
+                                     f"{name!r} {tuple(p.shape)}")
+                p.copy_(q)
+    elif strategy != "scratch":
         load_body(net, pretrained)
     groups = layer_groups(net)
     trainable, lrs, schedule = strategy_setup(strategy, groups, lr, decay, num_steps)
     freeze_all_but(net, trainable)
     X, y, mask = stack_data(X_train, y_train, subsets)
-    history = train_stack(net, X, y, mask, num_steps=num_steps, lrs=lrs, schedule=schedule,
+    if dtype is not None:
+        X, mask = X.to(dtype), mask.to(dtype)
+    top, frozen = net, {}
+    cut = [n for n, _ in net.named_children()].index(trainable[0])
+    if cache_frozen and schedule is None and cut > 0:
+        with torch.no_grad():
+            X = net[:cut](X)                                 # (M, N, d) features of the frozen layers
+        top, frozen = net[cut:], snapshot(net[:cut])         # a slice shares the parameters
+    history = train_stack(top, X, y, mask, num_steps=num_steps, lrs=lrs, schedule=schedule,
                           batch_size=batch_size, seed=init_seed, snapshot_every=snapshot_every,
                           progress=progress, desc=strategy)
+    if frozen:
+        history["snapshots"] = {t: {**frozen, **snap} for t, snap in history["snapshots"].items()}
     return stacked_accuracy(net, X_test, y_test), history, net
+
+
+def lr_sweep(strategy, lrs, pretrained, sizes, X_train, y_train, subsets, X_val, y_val,
+             X_test, y_test, snapshot_lr=None, snapshot_every=None, **kwargs):
+    """run_strategy at every learning rate of `lrs` (weights snapshotted only at snapshot_lr).
+
+    Returns {'val': (L, M), 'test': (L, M), 'loss': (L, M) final training losses,
+    'runs': [(history, net)] per lr}.
+    """
+    lrs = [check_positive("lrs", v) for v in lrs]
+    out = {"val": [], "test": [], "loss": [], "runs": []}
+    for v in lrs:
+        every = snapshot_every if snapshot_lr is not None and math.isclose(v, snapshot_lr) else None
+        acc, hist, net = run_strategy(strategy, pretrained, sizes, X_train, y_train, subsets,
+                                      X_test, y_test, lr=v, snapshot_every=every, **kwargs)
+        out["val"].append(stacked_accuracy(net, X_val, y_val))
+        out["test"].append(acc)
+        out["loss"].append(train_losses(net, X_train, y_train, subsets))
+        out["runs"].append((hist, net))
+    for key in ("val", "test", "loss"):
+        out[key] = np.array(out[key])
+    return out
+
+
+def select_by_validation(val, test, n_groups):
+    """Per group of models, the setting with the best mean validation accuracy.
+
+    val, test: (L settings, M models), models ordered group by group (M = n_groups × seeds).
+    Returns (best setting per group (n_groups,), test accuracy at it (n_groups, seeds)).
+    """
+    val, test = np.asarray(val, float), np.asarray(test, float)
+    if val.shape != test.shape or val.ndim != 2:
+        raise ValueError(f"val and test must be (L, M) arrays of one shape, got {val.shape}, {test.shape}")
+    n_groups = check_int("n_groups", n_groups, 1)
+    if val.shape[1] % n_groups:
+        raise ValueError(f"n_groups={n_groups} does not divide the {val.shape[1]} models")
+    L = val.shape[0]
+    v, t = val.reshape(L, n_groups, -1), test.reshape(L, n_groups, -1)
+    best = v.mean(2).argmax(0)                                  # first best on ties
+    return best, t[best, np.arange(n_groups)]
+
+
+def swap_head(stacked, net, head="head"):
+    """Copy of a stacked network whose layer `head` is the named_mlp `net`'s, in every model."""
+    import copy
+    out = copy.deepcopy(stacked)
+    return load_body(out, net, exclude=tuple(g for g in layer_groups(out) if g != head))
+
+
+def fit_head(net, X, y, *, num_steps=100, lr=1e-2, bn_eval=True):
+    """Full-batch Adam on the trainable parameters of a (non-stacked) net; the rest stays frozen.
+
+    bn_eval: keep BatchNorm layers in eval mode, so a frozen body's running statistics do not
+    drift to the target batches (requires_grad=False does not stop that). Returns the net.
+    """
+    import torch
+    num_steps = check_int("num_steps", num_steps, 1)
+    params = [p for p in net.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("net has no trainable parameter")
+    opt = torch.optim.Adam(params, lr=check_positive("lr", lr))
+    Xt, yt = torch.as_tensor(np.asarray(X), dtype=params[0].dtype), torch.as_tensor(np.asarray(y))
+    net.train()
+    for m in net.modules():
+        if bn_eval and isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.eval()                                   # use (and keep) the source statistics
+    for _ in range(num_steps):
+        opt.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(net(Xt), yt).backward()
+        opt.step()
+    return net.eval()
 
 
 # -- what moved, what was learned ------------------------------------------------------------------
@@ -421,7 +528,7 @@ def linear_probe(F_train, y_train, F_test, y_test, C=1.0, tol=1e-8):
     Returns (test accuracy, W (d, K), b (K,)); classes are np.unique(y_train).
     """
     from scipy.optimize import minimize
-    F_train, F_test = np.asarray(F_train, float), np.asarray(F_test, float)
+    F_train, F_test = finite_array("F_train", F_train), finite_array("F_test", F_test)
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
     if F_train.ndim != 2 or len(F_train) != len(y_train):
         raise ValueError(f"F_train must be (N, d) with N = len(y_train), got {F_train.shape}")

@@ -7,7 +7,7 @@ from functools import lru_cache
 import numpy as np
 
 from dlbook import plot
-from dlbook.checks import check_int, finite_array
+from dlbook.checks import check_int, check_positive, finite_array
 from dlbook.nn import MLP
 
 
@@ -116,19 +116,29 @@ def draw_universal(fig, n_hidden=8, target="sine", activation="relu"):
     ax_err.lines[2].set_data([n_hidden], [max(rms, 1e-4)])
 
 
-def fit_1d_lbfgs(n_hidden, target="sine", activation="tanh", max_iter=150, n_points=200, seed=0):
+def fit_1d_lbfgs(n_hidden, target="sine", activation="tanh", max_iter=150, n_points=200, seed=0,
+                 init="torch"):
     """Train every weight of a torch [1, n_hidden, 1] net on a 1-D target with full-batch L-BFGS.
 
+    init "torch": PyTorch's default initialisation after torch.manual_seed(seed);
+    init "construction": start from fit_one_hidden_layer (relu or sigmoid units placed evenly,
+    output by least squares), so training is the only difference from the fixed construction.
     Returns (net, x, y) with x, y NumPy arrays of the training grid; float64 throughout.
     """
     import torch
     from dlbook import train as _train
     if target not in TARGETS:
         raise ValueError(f"target must be one of {sorted(TARGETS)}, got {target!r}")
+    if init not in ("torch", "construction"):
+        raise ValueError(f"init must be 'torch' or 'construction', got {init!r}")
+    max_iter = check_int("max_iter", max_iter, 1)
     x = np.linspace(-1, 1, n_points)
     y = TARGETS[target](x)
-    torch.manual_seed(seed)
-    net = _train.mlp([1, n_hidden, 1], activation).double()
+    if init == "construction":
+        net = fit_one_hidden_layer(x, y, n_hidden, activation).to_torch()
+    else:
+        torch.manual_seed(seed)
+        net = _train.mlp([1, n_hidden, 1], activation).double()
     xt, yt = torch.from_numpy(x[:, None]), torch.from_numpy(y[:, None])
     opt = torch.optim.LBFGS(net.parameters(), lr=1, max_iter=max_iter, history_size=50,
                             line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-15)
@@ -140,3 +150,43 @@ def fit_1d_lbfgs(n_hidden, target="sine", activation="tanh", max_iter=150, n_poi
         return loss
     opt.step(closure)
     return net, x, y
+
+
+def trained_rms(n_hidden, target="sine", activation="tanh", seeds=(0,), init="torch", max_iter=150,
+                return_nets=False):
+    """RMS error on the training grid of fit_1d_lbfgs(...) for each seed (one value per seed).
+
+    With return_nets=True, returns (errors, nets), the trained torch nets in the order of `seeds`.
+    """
+    import torch
+    errors, nets = [], []
+    for seed in seeds:
+        net, x, y = fit_1d_lbfgs(n_hidden, target, activation, max_iter=max_iter, seed=int(seed), init=init)
+        with torch.no_grad():
+            y_hat = net(torch.from_numpy(x[:, None])).numpy()[:, 0]
+        errors.append(float(np.sqrt(np.mean((y_hat - y) ** 2))))
+        nets.append(net)
+    return (np.array(errors), nets) if return_nets else np.array(errors)
+
+
+def relu_unit_states(net, x, tol=1e-6):
+    """Count the hidden units of a torch [1, n, 1] ReLU net that are dead (w x + b ≤ 0 at every
+    point of x: output 0, gradient 0) or always on (≥ 0 everywhere: linear on x); returns
+    (n_dead, n_always_on). The others bend the fit inside x. A kink within `tol` of an end of x
+    counts as outside, so that rounding cannot flip a unit whose kink training left at the edge."""
+    x = finite_array("x", x).reshape(-1)
+    tol = check_positive("tol", tol)
+    w = np.asarray(net[0].weight.detach().numpy()[:, 0], dtype=np.float64)
+    b = np.asarray(net[0].bias.detach().numpy(), dtype=np.float64)
+    z = np.outer(x, w) + b                                    # (len(x), n): pre-activations
+    dead = (z <= tol * np.abs(w)).all(axis=0)
+    on = ~dead & (z >= -tol * np.abs(w)).all(axis=0)
+    return int(dead.sum()), int(on.sum())
+
+
+def relu_kinks(net):
+    """Sorted kink positions −b_i/w_i of a torch [1, n, 1] ReLU net's hidden units (±inf if w_i = 0)."""
+    w = net[0].weight.detach().numpy()[:, 0]
+    b = net[0].bias.detach().numpy()
+    with np.errstate(divide="ignore"):
+        return np.sort(-b / w)

@@ -76,3 +76,20 @@ def test_extreme_logits_stay_finite():
 def test_bad_input_raises_value_error_naming_the_argument(call, arg):
     with pytest.raises(ValueError, match=arg):
         call()
+
+
+@given(x=arrays(np.float64, st.integers(1, 30), elements=st.floats(-1e3, 1e3, allow_nan=False)))
+def test_gelu_tanh_matches_torch_approximate_tanh(x):
+    t = torch.tensor(x, requires_grad=True)
+    y = F.gelu(t, approximate="tanh")
+    y.sum().backward()
+    np.testing.assert_allclose(A.gelu_tanh(x), y.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(A.gelu_tanh_grad(x), t.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_gelu_tanh_is_close_to_exact_gelu_but_not_equal():
+    x = np.linspace(-8, 8, 1601)
+    gap = np.abs(A.gelu_tanh(x) - A.gelu(x)).max()
+    assert 1e-5 < gap < 1e-3              # a real approximation, within 0.1% of the unit scale
+    with pytest.raises(ValueError, match="x"):
+        A.gelu_tanh(np.array([np.nan]))

@@ -217,3 +217,84 @@ def test_bad_input_names_argument():
         A.random_deletion(["a"], 1.5)
     with pytest.raises(ValueError, match="num_classes"):
         A.one_hot(np.array([0, 1]), 0)
+
+
+# -- audio -----------------------------------------------------------------------------------
+signals = hnp.arrays(np.float64, st.integers(8, 200), elements=st.floats(-1, 1)).filter(
+    lambda s: np.mean(s ** 2) > 1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(signal=signals, snr=st.floats(-10, 40), seed=st.integers(0, 1000))
+def test_add_noise_has_the_asked_snr(signal, snr, seed):
+    noisy = A.add_noise(signal, snr, rng=seed)
+    noise = noisy - signal
+    assert 10 * np.log10(np.mean(signal ** 2) / np.mean(noise ** 2)) == pytest.approx(snr, abs=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(signal=signals, data=st.data())
+def test_time_shift_matches_scipy_shift(signal, data):
+    shift = data.draw(st.integers(-len(signal), len(signal)))
+    ref = ndimage.shift(signal, shift, order=0, mode="constant", cval=0.0)
+    np.testing.assert_array_equal(A.time_shift(signal, shift), ref)
+
+
+@settings(max_examples=40, deadline=None)
+@given(signal=signals, factor=st.floats(0.5, 2.0))
+def test_speed_change_matches_torch_linear_interpolate(signal, factor):
+    out = A.speed_change(signal, factor)
+    m = max(2, round(len(signal) / factor))
+    ref = torch.nn.functional.interpolate(torch.tensor(signal)[None, None], size=m, mode="linear",
+                                          align_corners=True)[0, 0].numpy()
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-12)
+
+
+def test_speed_change_raises_the_pitch():
+    t = np.arange(8000) / 8000
+    tone = np.sin(2 * np.pi * 440 * t)
+    fast = A.speed_change(tone, 1.25)                                     # still 8000 samples/s
+    freq = np.fft.rfftfreq(len(fast), 1 / 8000)[np.argmax(np.abs(np.fft.rfft(fast)))]
+    assert freq == pytest.approx(550, abs=2)
+
+
+def test_audio_bad_input():
+    with pytest.raises(ValueError, match="signal"):
+        A.add_noise(np.ones((2, 3)), 10)
+    with pytest.raises(ValueError, match="snr_db"):
+        A.add_noise(np.ones(5), np.nan)
+    with pytest.raises(ValueError, match="shift"):
+        A.time_shift(np.ones(5), 6)
+    with pytest.raises(ValueError, match="factor"):
+        A.speed_change(np.ones(5), 0.0)
+
+
+@pytest.mark.parametrize("kind", ["rotation", "mixup", "cutmix"])
+def test_augmented_copies_targets_follow_the_pixels(kind):
+    """Image i is the constant c_i, label i: the weight of each label is the share of its pixels."""
+    N = 6
+    c = np.arange(1, N + 1) / 8.0
+    X, T = np.repeat(c[:, None], 64, 1), A.one_hot(np.arange(N), N)
+    Xa, Ta = A.augmented_copies(X, T, kind, copies=3, rng=0)
+    assert Xa.shape == (4 * N, 64) and Ta.shape == (4 * N, N)
+    np.testing.assert_array_equal(Xa[:N], X)
+    np.testing.assert_allclose(Ta.sum(1), 1.0, rtol=0, atol=1e-12)
+    if kind == "rotation":
+        np.testing.assert_array_equal(Ta[N:], np.tile(T, (3, 1)))
+        return
+    for x, t in zip(Xa[N:], Ta[N:]):
+        if kind == "mixup":                                   # pixel value = Σ_k t_k c_k
+            np.testing.assert_allclose(x, t @ c, rtol=0, atol=1e-12)
+        else:                                                 # pixel counts per source image
+            share = np.array([np.mean(np.isclose(x, ck)) for ck in c])
+            np.testing.assert_allclose(share, t, rtol=0, atol=1e-12)
+
+
+def test_augmented_copies_bad_input():
+    X, T = np.zeros((3, 64)), np.eye(3)
+    with pytest.raises(ValueError, match="kind"):
+        A.augmented_copies(X, T, "flip", 1)
+    with pytest.raises(ValueError, match="X must"):
+        A.augmented_copies(X[:, :10], T, "mixup", 1)
+    with pytest.raises(ValueError, match="copies"):
+        A.augmented_copies(X, T, "mixup", -1)

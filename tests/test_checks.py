@@ -43,3 +43,16 @@ def test_good_values_pass_through_converted():
 def test_bad_values_raise_value_error_naming_the_argument(call, arg):
     with pytest.raises(ValueError, match=arg):
         call()
+
+
+@pytest.mark.parametrize("call, arg", [
+    (lambda: checks.check_real("lr", 10 ** 400), "lr"),           # int too large for a float
+    (lambda: checks.check_real("lr", -(10 ** 400)), "lr"),
+    (lambda: checks.check_positive("lr", 10 ** 400), "lr"),
+    (lambda: checks.check_sizes("sizes", 5), "sizes"),           # not a sequence
+    (lambda: checks.check_sizes("sizes", None), "sizes"),
+])
+def test_huge_ints_and_non_sequences_raise_value_error(call, arg):
+    # Issue 8, defect 10: OverflowError / TypeError escaped before.
+    with pytest.raises(ValueError, match=arg):
+        call()

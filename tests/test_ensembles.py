@@ -78,6 +78,20 @@ def test_bagging_cuts_variance_boosting_cuts_bias():
     assert ens["boost_bias2"][-1] < 0.5 * ens["boost_bias2"][0]
 
 
+def test_reference_stump_is_one_boosting_round_at_lr_one():
+    ens = ensembles.ensemble_experiment(n_members=3, n_repeats=4, lr=0.1, seed=2)
+    x, y = ens["x"], ens["y"]                              # the first repeat's training set
+    one_round = ensembles.staged_predict_boosting(
+        ensembles.gradient_boosting(x[:, None], y, 1, lr=1.0), ens["x_test"][:, None])[0]
+    ref = DecisionTreeRegressor(max_depth=1, random_state=0).fit(x[:, None], y)
+    np.testing.assert_allclose(ens["stump"][0], one_round, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ens["stump"][0], ref.predict(ens["x_test"][:, None]), rtol=0, atol=1e-12)
+    mean = ens["stump"].mean(0)
+    var = ens["stump"].var(0, ddof=1).mean()
+    assert ens["stump_var"] == pytest.approx(var, rel=1e-12)
+    assert ens["stump_bias2"] == pytest.approx(max(np.mean((mean - ens["f_test"]) ** 2) - var / 4, 0), rel=1e-12, abs=1e-15)
+
+
 @pytest.mark.parametrize("call,name", [
     (lambda: ensembles.gradient_boosting(np.zeros((4, 1)), np.zeros(4), 0), "n_rounds"),
     (lambda: ensembles.gradient_boosting(np.zeros((4, 1)), np.zeros(4), 3, lr=-0.1), "lr"),

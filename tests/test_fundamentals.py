@@ -10,7 +10,8 @@ from dlbook import losses
 from dlbook import widgets
 
 import sklearn.linear_model as sk_linear  # noqa: E402  (scikit-learn is pinned: a reference, never skipped)
-from sklearn.model_selection import KFold, cross_val_score  # noqa: E402
+from sklearn.model_selection import (GridSearchCV, KFold, StratifiedKFold, TimeSeriesSplit,  # noqa: E402
+                                     cross_val_score)
 from sklearn.preprocessing import PolynomialFeatures  # noqa: E402
 
 SETTINGS = settings(max_examples=25, deadline=None)
@@ -66,14 +67,34 @@ def test_bias_variance_identity(R, G, seed):
     y = f + rng.normal(size=(R, G))
     out = fm.bias_variance(y_hat, f, y)
     # loops as the definition reads: per test point, mean and variance over refits
-    bias2 = np.mean([(np.mean(y_hat[:, g]) - f[g]) ** 2 for g in range(G)])
-    var = np.mean([np.var(y_hat[:, g]) for g in range(G)])
-    assert out["bias2"] == pytest.approx(bias2, rel=1e-10, abs=1e-14)
+    bias2_naive = np.mean([(np.mean(y_hat[:, g]) - f[g]) ** 2 for g in range(G)])
+    var = np.mean([np.var(y_hat[:, g], ddof=1) for g in range(G)])
+    assert out["bias2_naive"] == pytest.approx(bias2_naive, rel=1e-10, abs=1e-14)
     assert out["variance"] == pytest.approx(var, rel=1e-10, abs=1e-14)
-    # E(ŷ - y)² = bias² + variance + noise + 2·E[(ŷ - f)(f - y)] exactly
+    assert out["bias2"] == pytest.approx(max(bias2_naive - var / R, 0.0), rel=1e-10, abs=1e-14)
+    # E(ŷ - y)² = naive bias² + (R-1)/R variance + noise + 2·E[(ŷ - f)(f - y)] exactly
     cross = 2 * np.mean((y_hat - f) * (f - y))
-    assert out["mse"] == pytest.approx(out["bias2"] + out["variance"] + out["noise"] + cross,
-                                       rel=1e-10, abs=1e-12)
+    assert out["mse"] == pytest.approx(out["bias2_naive"] + out["variance"] * (R - 1) / R
+                                       + out["noise"] + cross, rel=1e-10, abs=1e-12)
+
+
+def test_bias2_correction_removes_the_monte_carlo_overshoot():
+    """Unbiased models (mean exactly f): the naive estimate averages variance/R, the corrected ~0."""
+    rng = np.random.default_rng(0)
+    R, G, trials = 10, 50, 400
+    naive, corrected = [], []
+    for _ in range(trials):
+        out = fm.bias_variance(rng.normal(0.0, 2.0, (R, G)), np.zeros(G))
+        naive.append(out["bias2_naive"])
+        corrected.append(out["bias2_naive"] - out["variance"] / R)      # before clipping
+    assert np.mean(naive) == pytest.approx(4.0 / R, rel=0.02)          # σ²/R = 0.4
+    assert abs(np.mean(corrected)) < 0.01
+
+
+def test_noise_free_bias_agrees_with_the_corrected_estimate():
+    exp = fm.polynomial_experiment(30, degrees=range(6), n_repeats=400, seed=1)
+    e = fm.polynomial_errors(exp, 0.3)
+    np.testing.assert_allclose(e["bias2_noise_free"][:4], e["bias2"][:4], rtol=0.05)
 
 
 def test_decomposition_adds_up_in_the_experiment():
@@ -119,6 +140,86 @@ def test_cross_val_scores_match_sklearn(k):
     ref = cross_val_score(sk_linear.Ridge(alpha=2.0), X, y, cv=KFold(k),
                           scoring="neg_mean_squared_error")
     np.testing.assert_allclose(ours, ref, rtol=1e-10)
+
+
+@SETTINGS
+@given(n=st.integers(4, 80), k=st.integers(2, 8), n_classes=st.integers(1, 4), seed=st.integers(0, 10_000))
+def test_stratified_kfold_matches_sklearn(n, k, n_classes, seed):
+    y = np.random.default_rng(seed).choice(np.array(list("abcd"))[:n_classes], n)
+    if k > n:
+        with pytest.raises(ValueError, match="y"):
+            fm.stratified_kfold_indices(y, k)
+        return
+    if np.unique(y, return_counts=True)[1].max() < k:
+        return                                         # sklearn refuses: every class < k rows
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")               # "least populated class has fewer than k"
+        ref = list(StratifiedKFold(n_splits=k).split(np.zeros(n), y))
+    ours = fm.stratified_kfold_indices(y, k)
+    for (tr, va), (tr_ref, va_ref) in zip(ours, ref, strict=True):
+        assert np.array_equal(tr, tr_ref) and np.array_equal(va, va_ref)
+
+
+@SETTINGS
+@given(n=st.integers(3, 200), k=st.integers(2, 10))
+def test_time_series_splits_match_sklearn(n, k):
+    if n // (k + 1) < 1:
+        with pytest.raises(ValueError, match="k"):
+            fm.time_series_splits(n, k)
+        return
+    ref = list(TimeSeriesSplit(n_splits=k).split(np.zeros(n)))
+    for (tr, va), (tr_ref, va_ref) in zip(fm.time_series_splits(n, k), ref, strict=True):
+        assert np.array_equal(tr, tr_ref) and np.array_equal(va, va_ref)
+        assert tr.max() < va.min()                    # never train on the future
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), alpha=st.floats(0, 20))
+def test_ridge_loo_residuals_match_refitting(seed, alpha):
+    X, y = _regression(seed, n=25, p=3)
+    ours = fm.ridge_loo_residuals(X, y, alpha)
+    ref = [y[i] - sk_linear.Ridge(alpha=alpha, solver="svd").fit(np.delete(X, i, 0), np.delete(y, i))
+           .predict(X[i:i + 1])[0] for i in range(len(y))]
+    np.testing.assert_allclose(ours, ref, rtol=1e-7, atol=1e-8)
+
+
+def test_ridge_loo_matches_sklearn_ridgecv():
+    X, y = _regression(3, n=40, p=5)
+    ref = sk_linear.RidgeCV(alphas=[2.0], store_cv_results=True).fit(X, y)
+    np.testing.assert_allclose(fm.ridge_loo_residuals(X, y, 2.0) ** 2,
+                               ref.cv_results_[:, 0], rtol=1e-8)
+
+
+def test_nested_cv_matches_sklearn_gridsearch_in_cross_val_score():
+    X, y = _regression(5, n=57)
+    alphas = [0.01, 1.0, 10.0, 100.0, 1000.0]
+    ours, chosen = fm.nested_cv(lambda a, Xt, yt: sk_linear.Ridge(alpha=a).fit(Xt, yt),
+                                lambda m, Xv, yv: -losses.mse(m.predict(Xv), yv), alphas, X, y, 5, 4)
+    search = GridSearchCV(sk_linear.Ridge(), {"alpha": alphas}, cv=KFold(4),
+                          scoring="neg_mean_squared_error")
+    ref = cross_val_score(search, X, y, cv=KFold(5), scoring="neg_mean_squared_error")
+    np.testing.assert_allclose(ours, ref, rtol=1e-10)
+    assert chosen.shape == (5,) and chosen.min() >= 0 and chosen.max() < len(alphas)
+
+
+def test_double_descent_matches_direct_min_norm_fits():
+    widths = [3, 10, 12, 30]
+    out = fm.double_descent(n_train=10, widths=widths, n_features=30, noise=0.2, decay=1.0,
+                            n_seeds=2, seed=4)
+    rng = np.random.default_rng(4)
+    beta = np.arange(1, 31) ** -1.0
+    beta /= np.linalg.norm(beta)
+    for s in range(2):
+        X = rng.standard_normal((10, 30))
+        y = X @ beta + 0.2 * rng.standard_normal(10)
+        for i, p in enumerate(widths):
+            w = np.zeros(30)
+            w[:p] = np.linalg.pinv(X[:, :p]) @ y                    # min-norm least squares
+            X_test = np.random.default_rng(100 + s).standard_normal((200_000, 30))
+            mc = np.mean((X_test @ beta - X_test @ w) ** 2) + 0.04  # Monte-Carlo test MSE
+            assert out[s, i] == pytest.approx(np.sum((beta - w) ** 2) + 0.04, rel=1e-8)
+            assert out[s, i] == pytest.approx(mc, rel=0.02)
 
 
 # -- ridge / lasso / elastic net ---------------------------------------------------------------
@@ -226,9 +327,21 @@ def _inline_kfold(n, k):               # as in the notebook
 
 
 def _inline_bias_variance(y_hat, f):   # as in the notebook
-    bias2 = np.mean((y_hat.mean(axis=0) - f) ** 2)
-    variance = np.mean(y_hat.var(axis=0))
+    bias2_naive = np.mean((y_hat.mean(axis=0) - f) ** 2)        # overshoots by variance / R
+    variance = np.mean(y_hat.var(axis=0, ddof=1))
+    bias2 = max(bias2_naive - variance / len(y_hat), 0.0)
     return bias2, variance
+
+
+def _inline_ista(X, y, lam, steps=20_000):   # as in the notebook
+    n = len(y)
+    Xc, yc = X - X.mean(0), y - y.mean()
+    L = np.linalg.eigvalsh(Xc.T @ Xc / n).max()
+    w = np.zeros(X.shape[1])
+    for _ in range(steps):
+        z = w - Xc.T @ (Xc @ w - yc) / n / L
+        w = np.sign(z) * np.maximum(np.abs(z) - lam / L, 0)
+    return w
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -247,6 +360,7 @@ def test_inline_snippets_equal_dlbook(seed):
     y_hat, f = rng.normal(size=(9, 5)), rng.normal(size=5)
     out = fm.bias_variance(y_hat, f)
     assert _inline_bias_variance(y_hat, f) == pytest.approx((out["bias2"], out["variance"]))
+    np.testing.assert_allclose(_inline_ista(X, y, 0.1), fm.lasso(X, y, 0.1, tol=1e-12)[0], atol=1e-7)
 
 
 # -- bad input ----------------------------------------------------------------------------------
@@ -271,6 +385,15 @@ def test_inline_snippets_equal_dlbook(seed):
     (lambda: fm.regularization_path(np.zeros((4, 2)), np.zeros(4), [1.0], 2.0), "l1_ratio"),
     (lambda: fm.regularization_path(np.zeros((4, 2)), np.zeros(4), [-1.0], 0.5), "lams"),
     (lambda: fm.kfold_indices(3, 5), "k"),
+    (lambda: fm.bias_variance(np.zeros((1, 4)), np.zeros(4)), "y_hat"),
+    (lambda: fm.stratified_kfold_indices([0, 1, 0], 5), "y"),
+    (lambda: fm.stratified_kfold_indices([0, 1, 0, 1], 1), "k"),
+    (lambda: fm.time_series_splits(5, 5), "k"),
+    (lambda: fm.nested_cv(None, None, [], np.zeros((4, 2)), np.zeros(4)), "candidates"),
+    (lambda: fm.nested_cv(None, None, [1], np.zeros((4, 2)), np.zeros(3)), "y"),
+    (lambda: fm.ridge_loo_residuals(np.zeros((4, 2)), np.zeros(4), -1.0), "alpha"),
+    (lambda: fm.double_descent(widths=[0]), "widths"),
+    (lambda: fm.double_descent(noise=-1.0), "noise"),
 ])
 def test_bad_input_raises_value_error_naming_the_argument(call, name):
     with pytest.raises(ValueError, match=name):
@@ -326,3 +449,28 @@ def test_persistent_figures_match_fresh_ones(makers, persistent_frames_match, k)
     """Each figure updates its artists in place (clear=False); every frame must look exactly as
     if drawn on an empty figure."""
     persistent_frames_match(makers[k])
+
+
+def test_penalty_geometry_optima_match_scipy():
+    from scipy.optimize import minimize
+    w0, A = np.array([2.0, 0.8]), np.array([[1.0, 0.6], [0.6, 1.0]])
+    _, sol = fm.plot_penalty_geometry(w0, A, radius=1.0)
+    loss = lambda w: 0.5 * (w - w0) @ A @ (w - w0)
+    for name, con in (("L1", lambda w: 1.0 - np.abs(w).sum()), ("L2", lambda w: 1.0 - w @ w)):
+        ref = minimize(loss, np.zeros(2), method="SLSQP", constraints=[{"type": "ineq", "fun": con}],
+                       options={"ftol": 1e-12}).x
+        np.testing.assert_allclose(sol[name], ref, atol=1e-3)
+    assert sol["L1"][1] == 0.0                          # the L1 optimum sits on a corner
+
+
+def test_elastic_net_on_nearly_collinear_features_matches_sklearn():
+    """Slow coordinate descent: the exact finish on the support must give sklearn's optimum."""
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((80, 1))
+    X = np.hstack([z + 0.05 * rng.standard_normal((80, 3)), rng.standard_normal((80, 2))])
+    y = X @ np.array([1.0, 0.5, 0.0, 2.0, 0.0]) + 0.1 * rng.standard_normal(80)
+    for lam, r in ((1e-3, 1.0), (1e-2, 0.5), (0.05, 1.0)):
+        w, b = fm.elastic_net(X, y, lam, r, tol=1e-12, max_iter=100_000)
+        ref = sk_linear.ElasticNet(alpha=lam, l1_ratio=r, tol=1e-14, max_iter=10_000_000).fit(X, y)
+        np.testing.assert_allclose(w, ref.coef_, atol=1e-6)
+        assert np.array_equal(w == 0, ref.coef_ == 0)

@@ -180,3 +180,55 @@ def test_gradient_flow_figure_messages():
     assert "no precomputed run" in fig.axes[0].texts[0].get_text()
     gradflow.draw_gradient_flow(fig, flow, 8, "residual", "relu")  # and back to a normal frame
     assert len(fig.axes) == 2 and fig.axes[0].get_legend() is not None
+
+
+def test_init_mlp_matches_gradient_flow_network_and_dtype():
+    net = gradflow.init_mlp(5, 3, 4, "plain", "sigmoid", width=8, seed=3)
+    ref = gradflow.deep_mlp(5, 3, 4, 8, "plain", "sigmoid").double()
+    from dlbook import init
+    init.apply_init(ref, "xavier normal", rng=3)
+    for a, b in zip(net.parameters(), ref.parameters()):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    assert gradflow.init_mlp(5, 3, 2, dtype="float32").out.weight.dtype == torch.float32
+    with pytest.raises(ValueError, match="dtype"):
+        gradflow.init_mlp(5, 3, 2, dtype="float16")
+
+
+def _last_hidden(net, X, training):
+    import copy
+    net = copy.deepcopy(net).train(training)
+    seen = {}
+    net.out.register_forward_hook(lambda m, i, o: seen.setdefault("h", i[0].detach().numpy()))
+    net(torch.tensor(X))
+    h = seen["h"]
+    cos = (h @ h.T) / np.outer(np.linalg.norm(h, axis=1), np.linalg.norm(h, axis=1))
+    return cos[~np.eye(len(X), dtype=bool)].mean()               # mean over distinct pairs
+
+
+def test_hidden_cosine_matches_direct_computation():
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(30, 5))
+    net = gradflow.init_mlp(5, 3, 3, "residual+norm", "relu", width=8)
+    net.eval()
+    before = [b.running_mean.clone() for b in net.norms]
+    # default: BN with batch statistics (training mode); eval: running statistics
+    assert math.isclose(gradflow.hidden_cosine(net, X), _last_hidden(net, X, True), rel_tol=1e-12)
+    assert math.isclose(gradflow.hidden_cosine(net, X, mode="eval"), _last_hidden(net, X, False),
+                        rel_tol=1e-12)
+    assert not math.isclose(gradflow.hidden_cosine(net, X), gradflow.hidden_cosine(net, X, mode="eval"),
+                            rel_tol=1e-3)                        # the two modes differ with BN
+    assert not net.training                                       # mode left alone
+    for b, m in zip(net.norms, before):                           # running statistics untouched
+        torch.testing.assert_close(b.running_mean, m, rtol=0, atol=0)
+    # at init, eval-mode BN (running mean 0, var 1) is x / sqrt(1 + eps): the net without BN
+    no_bn = gradflow.init_mlp(5, 3, 3, "residual", "relu", width=8)
+    assert math.isclose(gradflow.hidden_cosine(net, X, mode="eval"), gradflow.hidden_cosine(no_bn, X),
+                        rel_tol=1e-4)
+    # a bias-free ReLU net is positively homogeneous: inputs along one direction stay aligned
+    same = np.tile(X[:1], (4, 1)) * np.arange(1, 5)[:, None]      # one direction, four lengths
+    plain = gradflow.init_mlp(5, 3, 3, "plain", "relu", width=8)
+    assert math.isclose(gradflow.hidden_cosine(plain, same), 1.0, rel_tol=1e-12)
+    with pytest.raises(ValueError, match="X"):
+        gradflow.hidden_cosine(net, X[:1])
+    with pytest.raises(ValueError, match="mode"):
+        gradflow.hidden_cosine(net, X, mode="test")

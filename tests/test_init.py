@@ -92,6 +92,53 @@ def test_scheme_statistics_match_torch(shape, case):
         assert abs(kurt - 3.0) < 0.1
 
 
+@pytest.mark.parametrize("shape", [(256, 512), (64, 32, 3, 3), (10, 3)])
+def test_torch_default_bias_matches_torch_layers(shape):
+    # nn.Linear / nn.Conv2d draw their bias from U(±1/√fan_in); compare bound and std over many layers.
+    fan_in = init.fans(shape)[0]
+    bound = 1 / math.sqrt(fan_in)
+    make = (lambda: torch.nn.Linear(shape[1], shape[0])) if len(shape) == 2 else \
+        (lambda: torch.nn.Conv2d(shape[1], shape[0], shape[2:]))
+    torch.manual_seed(0)
+    reps = max(1, 50_000 // shape[0])
+    b_torch = torch.cat([make().bias.detach().double() for _ in range(reps)]).numpy()
+    b_ours = np.concatenate([init.torch_default_bias(shape, rng=seed) for seed in range(reps)])
+    assert init.torch_default_bias(shape, rng=0).shape == (shape[0],)
+    std = bound / math.sqrt(3)
+    tol = _sample_std_tolerance(std, b_ours.size)
+    assert abs(b_ours.std() - std) < tol and abs(b_torch.std() - std) < tol
+    assert np.abs(b_ours).max() <= bound and np.abs(b_torch).max() <= bound * (1 + 1e-6)
+    assert np.abs(b_ours).max() > 0.999 * bound
+
+
+def test_torch_default_scheme_reproduces_a_real_default_torch_network():
+    # 50 default Linear(64, 64) + tanh in torch vs layer_statistics("torch default"): the
+    # activations level off (biases) while gradients vanish; without biases both vanish.
+    ours = init.layer_statistics(50, width=64, batch=256, scheme="torch default", activation="tanh")
+    no_bias = init.layer_statistics(50, width=64, batch=256, scheme="torch default, zero bias",
+                                    activation="tanh")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(*[m for _ in range(50) for m in (torch.nn.Linear(64, 64), torch.nn.Tanh())]).double()
+    X = torch.randn(256, 64, dtype=torch.float64, requires_grad=True)
+    out = net(X)
+    out.backward(torch.randn_like(out))
+    ratio = ours["act_std"][-1] / out.std().item()
+    assert 0.7 < ratio < 1.4
+    assert 0.1 < ours["grad_std"][0] / X.grad.std().item() < 10
+    assert ours["grad_std"][0] < 1e-8 and no_bias["act_std"][-1] < 1e-8
+
+
+def test_chi_predicts_the_measured_gradient_growth():
+    # The mean-field factor chi = n Var(W) E[f'(z)^2] per layer matches the measured ratio of
+    # gradient variances through a deep tanh net, on both sides of chi = 1.
+    for scale in (1.0, 2.0):
+        s = init.layer_statistics(40, scheme="xavier normal", activation="tanh", scale=scale)
+        measured = (s["grad_std"][0] / s["grad_std"][-1]) ** (2 / 39)
+        chi = np.exp(np.log(s["chi"][:-1]).mean())
+        assert chi == pytest.approx(measured, rel=0.05)
+    assert chi > 1.2
+
+
 def test_inline_xavier_uniform_equals_dlbook():
     # The chapter builds Xavier-uniform in two lines; dlbook must produce the same numbers.
     fan_out, fan_in = 256, 784
@@ -107,6 +154,31 @@ def test_apply_init_copies_numpy_draws_into_torch_layers():
     np.testing.assert_array_equal(net[0].weight.detach().numpy(), init.xavier_normal((4, 5), rng=rng))
     np.testing.assert_array_equal(net[2].weight.detach().numpy(), init.xavier_normal((3, 4), rng=rng))
     assert torch.all(net[0].bias == 0.5) and torch.all(net[2].bias == 0.5)
+    init.apply_init(net, "xavier normal", rng=3)                      # default: zero bias
+    assert torch.all(net[0].bias == 0) and torch.all(net[2].bias == 0)
+    init.apply_init(net, "torch default", rng=3)                      # default bias, drawn after W
+    rng = np.random.default_rng(3)
+    W0 = init.torch_default_linear((4, 5), rng=rng)
+    np.testing.assert_array_equal(net[0].weight.detach().numpy(), W0)
+    np.testing.assert_array_equal(net[0].bias.detach().numpy(), init.torch_default_bias((4, 5), rng=rng))
+    assert net[0].bias.abs().max() <= 1 / math.sqrt(5) and net[0].bias.abs().min() > 0
+
+
+def test_propagate_with_biases_matches_autograd():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((5, 4))
+    weights = [init.xavier_normal((4, 4), rng=rng), init.xavier_normal((3, 4), rng=rng)]
+    biases = [rng.standard_normal(4), rng.standard_normal(3)]
+    g_out = rng.standard_normal((5, 3))
+    ours = init.propagate(X, weights, "tanh", grad_out=g_out, biases=biases)
+    Ws = [torch.tensor(W, requires_grad=True) for W in weights]
+    x = torch.tensor(X, requires_grad=True)
+    h1 = torch.tanh(x @ Ws[0].T + torch.tensor(biases[0]))
+    h2 = torch.tanh(h1 @ Ws[1].T + torch.tensor(biases[1]))
+    h2.backward(torch.tensor(g_out))
+    np.testing.assert_allclose(ours["h"][1], h2.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ours["grad_h"][0], x.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours["grad_W"][0], Ws[0].grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "linear", "gelu", "leaky_relu"])
@@ -168,6 +240,10 @@ def test_zero_init_keeps_units_identical():
     (lambda: init.layer_statistics(3, scale=float("inf")), "scale"),
     (lambda: init.propagate(np.ones(3), [np.ones((3, 3))]), "X"),
     (lambda: init.propagate(np.ones((2, 3)), [np.ones((3, 4))]), "weights"),
+    (lambda: init.propagate(np.ones((2, 3)), [np.ones((3, 3))], biases=[]), "biases"),
+    (lambda: init.propagate(np.ones((2, 3)), [np.ones((3, 3))], biases=[np.ones(2)]), "biases"),
+    (lambda: init.torch_default_bias((5,)), "shape"),
+    (lambda: init.apply_init(torch.nn.Linear(2, 2), "he normal", bias=float("nan")), "bias"),
 ])
 def test_bad_input_raises_value_error_naming_the_argument(call, arg):
     with pytest.raises(ValueError, match=arg):
@@ -186,8 +262,14 @@ def test_chapter_figures_draw_at_the_extremes_without_failing():
     stats.render()                                             # zeros: nothing to put on a log axis
     assert "exactly 0" in stats.figure.axes[0].texts[0].get_text()
     stats.render(scheme="he normal", activation="linear")      # 4^50 growth: huge but finite
-    assert stats.figure.axes[0].texts[0].get_text() == ""
+    s = init.layer_statistics(50, width=16, scheme="he normal", activation="linear", scale=4.0, batch=16)
+    above = int(np.sum(s["act_std"] > 1e10))                  # std grows ~ (4·√2)^l: 1e10 near l = 14
+    assert 30 <= above <= 45
+    assert stats.figure.axes[0].texts[0].get_text() == f"{above} layer(s) above 1e10"
     assert len(stats.figure.axes[0].lines[0].get_xdata()) == 50
+    stats.render(scheme="he normal", activation="linear", depth=10, scale=1.0)  # all on the axis
+    assert stats.figure.axes[0].texts[0].get_text() == ""
+    assert not stats.figure.axes[0].texts[0].get_visible()
     hist = widgets.interactive(init.draw_activation_histograms, clear=False,
                                scheme=widgets.Dropdown(["zeros", "xavier normal"]),
                                activation=widgets.Dropdown(["tanh", "relu"]))

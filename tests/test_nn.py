@@ -409,3 +409,43 @@ def test_persistent_figures_match_fresh_ones(name, persistent_frames_match):
             activation=widgets.Dropdown(nn.ACTIVATION_NAMES), x0=widgets.FloatSlider(-6, 6, 1.0, static=3)),
     }
     persistent_frames_match(make[name])
+
+
+# -- dead ReLU units, zero-centred inputs ---------------------------------------------------------
+def test_dead_units_get_exactly_zero_gradient():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 4)), rng.integers(0, 3, 30)
+    net = nn.MLP([4, 6, 5, 3], "relu", seed=0)
+    net.params[1][[1, 4]] = -100.0                       # units 1 and 4 of layer 0: z < 0 on all of X
+    net.params[3][2] = -100.0                             # unit 2 of layer 1
+    np.testing.assert_array_equal(nn.dead_units(net, X), [1, 4])
+    np.testing.assert_array_equal(nn.dead_units(net, X, layer=1), [2])
+    net.loss_and_backward(X, y)
+    assert not net.grads[0][[1, 4]].any() and not net.grads[1][[1, 4]].any()   # incoming weights, biases
+    assert not net.grads[2][:, [1, 4]].any()                                   # outgoing weights
+    ref = nn.autograd_grads(net, X, y)
+    np.testing.assert_array_equal(ref[0][[1, 4]], 0.0)
+    with pytest.raises(ValueError, match="layer"):
+        nn.dead_units(net, X, layer=2)                    # the output layer has no activation
+
+
+def test_gd_steps_to_optimum():
+    rng = np.random.default_rng(0)
+    # centred, uncorrelated, equal-variance columns: Hessian ∝ I, one step of size 1/λ_max is exact
+    Q = np.linalg.qr(np.hstack([np.ones((40, 1)), rng.normal(size=(40, 3))]))[0]
+    X = Q[:, 1:] * np.sqrt(40)                           # XᵀX/n = I and Xᵀ1 = 0
+    steps, cond = nn.gd_steps_to_optimum(X, rng.normal(size=40))
+    assert steps == 1 and cond == pytest.approx(1.0, abs=1e-9)
+    # the condition number is that of the Hessian 2AᵀA/n, A = [X, 1]
+    X = rng.uniform(0, 1, size=(50, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + rng.normal(size=50)
+    A = np.hstack([X, np.ones((50, 1))])
+    steps, cond = nn.gd_steps_to_optimum(X, y, tol=1e-8)
+    assert cond == pytest.approx(np.linalg.cond(A.T @ A), rel=1e-8)
+    # GD at lr = 1/λ_max shrinks the excess cost at least by (1 − 1/κ)² per step: steps ≤ the bound
+    assert 1 < steps <= np.ceil(np.log(1e-8) / (2 * np.log(1 - 1 / cond)))
+    assert nn.gd_steps_to_optimum(X - X.mean(0), y, tol=1e-8)[0] < steps       # centring helps
+    with pytest.raises(ValueError, match="tol"):
+        nn.gd_steps_to_optimum(X, y, tol=0)
+    with pytest.raises(ValueError, match="X"):
+        nn.gd_steps_to_optimum(np.ones((5, 1)), np.arange(5.0))             # column equals the bias

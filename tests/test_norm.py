@@ -239,3 +239,48 @@ def test_batch_noise_figure_renders_every_static_frame(persistent_frames_match):
         lambda fig, batch_size: norm.draw_batch_noise(fig, batch_size, feature), clear=clear,
         batch_size=widgets.IntSlider(2, 256, value=16, static=[2, 4, 8, 16, 32, 64, 128, 256]),
         figsize=(8, 2.9)))
+
+
+def test_finetune_copy_frozen_keeps_statistics_and_train_mode_follows_torch_rule():
+    rng = np.random.default_rng(11)
+    X, y = rng.normal(2.0, 3.0, size=(40, 6)), rng.integers(0, 3, 40)
+    torch.manual_seed(0)
+    pre = norm.bn_mlp(6, 3, width=8).double()
+    before = [m.running_mean.clone() for m in pre.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    frozen, losses = norm.finetune_copy(pre, X, y, "frozen", steps=5, batch_size=8)
+    assert losses.shape == (5,) and not frozen.training
+    for m, b in zip([m for m in frozen.modules() if isinstance(m, torch.nn.BatchNorm1d)], before):
+        assert torch.equal(m.running_mean, b) and m.num_batches_tracked.item() == 0
+    trained, _ = norm.finetune_copy(pre, X, y, "train", steps=5, batch_size=8)
+    bn = trained[1]
+    assert bn.num_batches_tracked.item() == 5 and not torch.equal(bn.running_mean, before[0])
+    assert torch.equal(pre[1].running_mean, before[0])             # the original is untouched
+    # one full-batch step by hand equals finetune_copy (same batch: the whole set, permuted)
+    ref = norm.bn_mlp(6, 3, width=8).double()
+    ref.load_state_dict(pre.state_dict())
+    opt = torch.optim.SGD(ref.parameters(), lr=0.05)
+    ref.train()
+    torch.nn.functional.cross_entropy(ref(torch.tensor(X)), torch.tensor(y)).backward()
+    opt.step()
+    one, _ = norm.finetune_copy(pre, X, y, "train", lr=0.05, steps=1, batch_size=40)
+    for a, b in zip(one.parameters(), ref.parameters()):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(one[1].running_var.numpy(), ref[1].running_var.numpy(), rtol=1e-12)
+
+
+def test_finetune_copy_bad_input():
+    pre = norm.bn_mlp(4, 2, width=4).double()
+    X, y = np.zeros((10, 4)), np.zeros(10, dtype=int)
+    with pytest.raises(ValueError, match="bn_mode"):
+        norm.finetune_copy(pre, X, y, "eval")
+    with pytest.raises(ValueError, match="lr"):
+        norm.finetune_copy(pre, X, y, lr=-1.0)
+    with pytest.raises(ValueError, match="batch_size"):
+        norm.finetune_copy(pre, X, y, batch_size=20)
+
+
+def test_fit_bn_variant_without_test_set():
+    rng = np.random.default_rng(12)
+    X, y = rng.normal(size=(40, 4)), rng.integers(0, 3, 40)
+    hist, train_acc, test_acc = norm.fit_bn_variant(X, y, num_epochs=1, batch_size=10)
+    assert math.isnan(test_acc) and 0 <= train_acc <= 1 and len(hist["train_loss"]) == 1

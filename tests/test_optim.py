@@ -358,3 +358,31 @@ def test_persistent_figure_matches_fresh_one(persistent_frames_match):
     persistent_frames_match(lambda clear: widgets.interactive(
         partial(optim.draw_gradient_noise, noise=noise), clear=clear,
         batch_size=widgets.IntSlider(1, 100, 10, static=[1, 2, 10, 99, 100])))
+
+
+# -- the Hessian of softmax regression ---------------------------------------------------------
+@settings(max_examples=15, deadline=None)
+@given(N=st.integers(1, 15), d=st.integers(1, 5), C=st.integers(2, 5), seed=st.integers(0, 999))
+def test_softmax_regression_hessian_matches_autograd(N, d, C, seed):
+    rng = np.random.default_rng(seed)
+    X, W, b = rng.standard_normal((N, d)), rng.standard_normal((d, C)), rng.standard_normal(C)
+    y = rng.integers(0, C, N)
+
+    def loss(theta):                                   # flattened [W.ravel(), b], as in the docstring
+        return torch.nn.functional.cross_entropy(torch.tensor(X) @ theta[:d * C].reshape(d, C)
+                                                 + theta[d * C:], torch.tensor(y))
+
+    H_torch = torch.autograd.functional.hessian(loss, torch.tensor(np.concatenate([W.ravel(), b])))
+    H = optim.softmax_regression_hessian(W, b, X)
+    assert H.shape == (d * C + C, d * C + C)
+    assert np.allclose(H, H_torch.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_softmax_regression_hessian_at_zero_is_the_closed_form():
+    """At W = 0 (uniform p) the top eigenvalue is 0.1·λ_max(X̃ᵀX̃/N) for 10 classes (the chapter's formula)."""
+    X = np.random.default_rng(1).random((40, 6))
+    H = optim.softmax_regression_hessian(np.zeros((6, 10)), np.zeros(10), X)
+    Xa = np.column_stack([X, np.ones(40)])
+    assert np.isclose(np.linalg.eigvalsh(H)[-1], 0.1 * np.linalg.eigvalsh(Xa.T @ Xa / 40)[-1], rtol=1e-10)
+    with pytest.raises(ValueError, match="X must be"):
+        optim.softmax_regression_hessian(np.zeros((5, 10)), np.zeros(10), X)

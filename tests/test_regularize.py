@@ -404,6 +404,17 @@ def test_persistent_figures_match_fresh_ones(name, persistent_frames_match):
     persistent_frames_match(make[name])
 
 
+def test_plot_focal_title_states_the_plotted_losses():
+    fig = R.plot_focal(gammas=(0, 0.5, 2), p_mark=0.6)
+    ax = fig.axes[0]
+    assert len(ax.get_lines()) == 4                                   # 3 curves + the marker line
+    x, y0 = ax.get_lines()[0].get_data()
+    np.testing.assert_allclose(y0, -np.log(x), rtol=1e-12)             # γ = 0 is cross-entropy
+    title = ax.get_title()
+    assert f"{-np.log(0.6):.2f}" in title and f"{0.4 ** 2 * -np.log(0.6):.2f}" in title
+    assert f"{0.4 ** 0.5 * -np.log(0.6):.2f}" in title
+
+
 def test_plot_zero_pixels_reports_exact_zeros_per_pixel():
     rng = np.random.default_rng(3)
     X = rng.uniform(size=(20, 64))
@@ -413,8 +424,138 @@ def test_plot_zero_pixels_reports_exact_zeros_per_pixel():
     fig = R.plot_zero_pixels(X, {"prox": W, "plain": rng.normal(size=(5, 64))})
     titles = [ax.get_title() for ax in fig.axes]
     assert len(fig.axes) == 3 and "corr. with ink" in titles[1] and "no weight" in titles[2]
+    near = rng.normal(size=(5, 64)) * 1e-4                # tiny but nonzero: the near-zero map is shown
+    fig = R.plot_zero_pixels(X, {"sub": near})
+    shown = fig.axes[1].images[0].get_array()
+    assert "|w| < 0.001" in fig.axes[1].get_title() and np.allclose(shown, 1.0)
     r = np.corrcoef(X.mean(0), (W == 0).mean(0))[0, 1]
     assert f"{r:.2f}" in titles[1]
     with pytest.raises(ValueError, match="weights"):
         R.plot_zero_pixels(X, {"bad": np.full((5, 64), np.nan)})
 
+
+
+# -- many seeds at once --------------------------------------------------------------------------
+def _digits(n=90, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(0, 1, (n, 12))
+    return X, (X[:, :3].sum(1) * 2).astype(np.int64) % 4
+
+
+@pytest.mark.parametrize("optimizer, wd, soft", [("adam", 1e-3, False), ("sgd", 0.0, False), ("adam", 0.0, True)])
+def test_fit_seeds_equals_separate_train_fit_runs(optimizer, wd, soft):
+    """Each stacked net follows exactly the run train.fit(seed=s) makes from the same init."""
+    from dlbook import train
+    X, y = _digits()
+    target = np.eye(4)[y] * 0.8 + 0.05 if soft else y                 # soft targets: rows sum to 1
+    seeds = [0, 3, 7]
+    nets = R.seed_mlps([12, 16, 4], seeds)
+    h = R.fit_seeds(nets, seeds, X, target, X_val=X[:30], y_val=y[:30], lr=0.01, num_epochs=3,
+                    batch_size=20, optimizer=optimizer, weight_decay=wd, progress=False)
+    scores = R.predict_seeds(nets, X)
+    for i, s in enumerate(seeds):
+        train.seed_everything(s)
+        net = train.mlp([12, 16, 4]).double()
+        ref = train.fit(net, X, target, X_val=X[:30], y_val=y[:30], lr=0.01, num_epochs=3, batch_size=20,
+                        optimizer=optimizer, weight_decay=wd, seed=s, progress=False,
+                        loss_fn=torch.nn.functional.cross_entropy if soft else None)
+        np.testing.assert_allclose(h["train_loss"][:, i], ref["train_loss"], rtol=1e-10)
+        np.testing.assert_allclose(h["val_loss"][:, i], ref["val_loss"], rtol=1e-10)
+        with torch.no_grad():
+            np.testing.assert_allclose(scores[i], net(torch.tensor(X)).numpy(), rtol=1e-9, atol=1e-12)
+    assert np.ptp(h["val_loss"][-1]) > 0                              # the seeds really differ
+
+
+def test_fit_seeds_per_run_lr_and_hook_equal_separate_runs():
+    """lr given per run (SGD + momentum) reproduces train.fit at each run's own lr; the hook sees
+    every epoch and can add a per-epoch record, and returning True stops the run."""
+    from dlbook import train
+    X, y = _digits()
+    seeds, lrs = [0, 3, 0], [0.05, 0.2, 0.1]
+    nets = R.seed_mlps([12, 16, 4], seeds)
+    seen = []
+
+    def hook(epoch, net, history):
+        seen.append(epoch)
+        history.setdefault("acc", []).append(R.accuracy_seeds(net, X, y))
+
+    h = R.fit_seeds(nets, seeds, X, y, X_val=X[:30], y_val=y[:30], lr=lrs, momentum=0.9, optimizer="sgd",
+                    num_epochs=3, batch_size=20, on_epoch_end=hook, progress=False)
+    assert seen == [0, 1, 2] and h["acc"].shape == (3, 3)
+    for i, (s, lr) in enumerate(zip(seeds, lrs)):
+        train.seed_everything(s)
+        net = train.mlp([12, 16, 4]).double()
+        ref = train.fit(net, X, y, X_val=X[:30], y_val=y[:30], lr=lr, momentum=0.9, optimizer="sgd",
+                        num_epochs=3, batch_size=20, seed=s, progress=False)
+        np.testing.assert_allclose(h["train_loss"][:, i], ref["train_loss"], rtol=1e-10)
+        np.testing.assert_allclose(h["val_loss"][:, i], ref["val_loss"], rtol=1e-10)
+        np.testing.assert_allclose(h["acc"][-1, i], train.accuracy(net, X, y), rtol=0, atol=1e-12)
+    assert not np.allclose(h["val_loss"][-1, 0], h["val_loss"][-1, 2])    # same seed, other lr differs
+    h2 = R.fit_seeds(R.seed_mlps([12, 16, 4], [0, 1]), [0, 1], X, y, lr=0.1, num_epochs=5, batch_size=20,
+                     on_epoch_end=lambda epoch, net, history: epoch == 1, progress=False)
+    assert h2["train_loss"].shape == (2, 2)                           # stopped after epoch 1
+    nets = R.seed_mlps([12, 16, 4], [0, 1])
+    with pytest.raises(ValueError, match="lr"):
+        R.fit_seeds(nets, [0, 1], X, y, lr=[0.1, 0.2, 0.3], optimizer="sgd", num_epochs=1, batch_size=10)
+    with pytest.raises(ValueError, match="lr"):
+        R.fit_seeds(nets, [0, 1], X, y, lr=[0.1, 0.2], optimizer="adam", num_epochs=1, batch_size=10)
+    with pytest.raises(ValueError, match="lr"):
+        R.fit_seeds(nets, [0, 1], X, y, lr=[0.1, -0.2], optimizer="sgd", num_epochs=1, batch_size=10)
+
+
+def test_seed_mlps_dropout_and_helpers():
+    X, y = _digits()
+    nets = R.seed_mlps([12, 16, 4], [0, 1], dropout=0.5, dropout_out=0.3)
+    nets.train()
+    Xs = torch.tensor(X).expand(2, *X.shape)
+    assert not torch.equal(nets(Xs), nets(Xs))                        # masks are random in training
+    nets.eval()
+    assert torch.equal(nets(Xs), nets(Xs))                            # identity at evaluation
+    acc = R.accuracy_seeds(nets, X, y)
+    assert acc.shape == (2,) and np.all((acc >= 0) & (acc <= 1))
+    norms = R.weight_norms(nets)
+    W = [np.concatenate([W[s].detach().numpy().ravel() for W in nets.W]) for s in range(2)]
+    np.testing.assert_allclose(norms, [np.linalg.norm(w) for w in W], rtol=1e-12)
+    with pytest.raises(ValueError, match="seeds"):
+        R.seed_mlps([12, 4], [])
+    with pytest.raises(ValueError, match="seeds"):
+        R.fit_seeds(nets, [0], X, y, lr=0.1, num_epochs=1, batch_size=10)
+    with pytest.raises(ValueError, match="lr"):
+        R.fit_seeds(nets, [0, 1], X, y, lr=-1.0, num_epochs=1, batch_size=10)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(-100, 100), min_size=2, max_size=30))
+def test_mean_se_matches_scipy(values):
+    from scipy import stats
+    text = R.mean_se(values, digits=6)
+    mean, se = (float(t) for t in text.split(" ± "))
+    assert mean == pytest.approx(np.mean(values), abs=1e-6)
+    assert se == pytest.approx(stats.sem(values), abs=1e-6)
+
+
+def test_mean_se_bad_input():
+    with pytest.raises(ValueError, match="values"):
+        R.mean_se([1.0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10_000), st.integers(2, 40), st.booleans())
+def test_f1_threshold_is_the_best_of_all_thresholds(seed, n, ties):
+    from sklearn import metrics
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    y[0] = 1
+    s = rng.integers(0, 4, n).astype(float) if ties else rng.normal(size=n)
+    t, f1 = R.f1_threshold(y, s)
+    brute = max(metrics.f1_score(y, s >= c) for c in np.unique(s))          # every threshold tried
+    assert f1 == pytest.approx(brute, abs=1e-12)
+    assert f1 == pytest.approx(metrics.f1_score(y, s >= t), abs=1e-12)
+    assert t == max(c for c in np.unique(s) if metrics.f1_score(y, s >= c) == pytest.approx(f1, abs=1e-12))
+
+
+def test_f1_threshold_bad_input():
+    with pytest.raises(ValueError, match="y"):
+        R.f1_threshold([0, 0, 0], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="scores"):
+        R.f1_threshold([0, 1], [0.1, np.nan])

@@ -156,3 +156,85 @@ def test_persistent_figure_matches_fresh_one(persistent_frames_match):
         gamma=widgets.FloatSlider(0.05, 0.95, 0.1, static=2),
         step_size=widgets.IntSlider(5, 50, 30, static=2),
         warmup_pct=widgets.FloatSlider(0.05, 0.6, 0.3, static=2)))
+
+
+# -- warm restarts, reduce-on-plateau --------------------------------------------------------
+@settings(max_examples=25, deadline=None)
+@given(T_0=st.integers(1, 30), T_mult=st.integers(1, 3), eta_min=st.floats(0.0, 0.5),
+       n=st.integers(1, 300))
+def test_cosine_restarts_lr(T_0, T_mult, eta_min, n):
+    assert _close(_torch_lrs(lambda o: L.CosineAnnealingWarmRestarts(o, T_0, T_mult, eta_min), n)[0],
+                  schedules.cosine_restarts_lr(np.arange(n), 0.7, T_0, T_mult, eta_min))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 9999), factor=st.floats(0.05, 0.9), patience=st.integers(0, 5),
+       threshold=st.floats(0.0, 0.1), mode=st.sampled_from(["rel", "abs"]),
+       cooldown=st.integers(0, 3), min_lr=st.floats(0.0, 0.1))
+def test_reduce_on_plateau_matches_torch(seed, factor, patience, threshold, mode, cooldown, min_lr):
+    rng = np.random.default_rng(seed)
+    metrics = np.cumsum(rng.standard_normal(120)) * 0.1 + np.linspace(3, 0, 120)   # noisy descent
+    kwargs = dict(factor=factor, patience=patience, threshold=threshold, threshold_mode=mode,
+                  cooldown=cooldown, min_lr=min_lr)
+    p = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    opt = torch.optim.SGD([p], lr=0.7)
+    sched, ours = L.ReduceLROnPlateau(opt, **kwargs), schedules.ReduceLROnPlateau(0.7, **kwargs)
+    for m in metrics:
+        opt.step()
+        sched.step(m)
+        assert ours.step(m) == opt.param_groups[0]["lr"]
+
+
+# -- many MLPs side by side ------------------------------------------------------------------
+def _reference_runs(X, y, lrs, moms, seeds, sizes, optimizer, batch_size):
+    """The same runs, one at a time, with an ordinary torch.optim loop."""
+    from dlbook import train
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+    out = []
+    for lr_row, mom_row, seed in zip(lrs, moms, seeds):
+        train.seed_everything(seed)
+        net = train.mlp(list(sizes)).double()
+        idx = torch.randint(0, len(Xt), (len(lr_row), batch_size), generator=torch.Generator().manual_seed(seed))
+        opt = (torch.optim.SGD(net.parameters(), lr=1.0, momentum=0.5) if optimizer == "sgd"
+               else torch.optim.Adam(net.parameters()))
+        for t, (lr, mu) in enumerate(zip(lr_row, mom_row)):
+            group = opt.param_groups[0]
+            group["lr"] = float(lr)
+            if optimizer == "sgd":
+                group["momentum"] = float(mu)
+            else:
+                group["betas"] = (float(mu), 0.999)
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(Xt[idx[t]]), yt[idx[t]]).backward()
+            opt.step()
+        with torch.no_grad():
+            out.append(torch.nn.functional.cross_entropy(net(Xt), yt).item())
+    return np.array(out)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_train_mlp_runs_equals_separate_torch_loops(optimizer):
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((50, 6)), rng.integers(0, 3, 50)
+    lrs, moms = rng.uniform(0.001, 0.1, (3, 25)), rng.uniform(0.5, 0.95, (3, 25))
+    seeds, sizes = [4, 9, 4], (6, 7, 5, 3)
+    out = schedules.train_mlp_runs(X, y, lrs, seeds, sizes, batch_size=8, optimizer=optimizer,
+                                   momenta=moms, X_val=X[:20], y_val=y[:20])
+    ref = _reference_runs(X, y, lrs, moms, seeds, sizes, optimizer, 8)
+    assert np.allclose(out["train_loss"], ref, rtol=1e-10, atol=1e-12)
+    assert out["val_loss"].shape == (3,) and np.all((out["val_accuracy"] >= 0) & (out["val_accuracy"] <= 1))
+
+
+@pytest.mark.parametrize("call,arg", [
+    (lambda: schedules.cosine_restarts_lr(np.arange(3), 0.1, 0), "T_0"),
+    (lambda: schedules.cosine_restarts_lr(np.arange(3), 0.1, 5, T_mult=0), "T_mult"),
+    (lambda: schedules.ReduceLROnPlateau(0.1, factor=1.0), "factor"),
+    (lambda: schedules.ReduceLROnPlateau(0.1, threshold_mode="log"), "threshold_mode"),
+    (lambda: schedules.ReduceLROnPlateau(0.1, patience=-1), "patience"),
+    (lambda: schedules.train_mlp_runs(np.zeros((4, 2)), np.zeros(4, int), np.ones((2, 3)), [0], (2, 2)), "lrs"),
+    (lambda: schedules.train_mlp_runs(np.zeros((4, 2)), np.zeros(4, int), np.ones((1, 3)), [0], (2, 2),
+                                      optimizer="lion"), "optimizer"),
+])
+def test_new_schedules_bad_input_raises(call, arg):
+    with pytest.raises(ValueError, match=arg):
+        call()

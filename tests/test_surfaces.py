@@ -76,3 +76,55 @@ def test_bad_input_names_the_argument():
         surfaces.quadratic(0.0, 1.0)
     with pytest.raises(ValueError, match="losses"):
         surfaces.measured_rate([1.0, 0.5], skip=10)
+
+
+# -- Hessians, the saddle, schedules and tuning ----------------------------------------------
+def test_surface_hessians_and_saddle_gradient_match_torch():
+    rng = np.random.default_rng(1)
+    for s in (surfaces.quadratic(2.0, 7.0), surfaces.rosenbrock(), surfaces.saddle()):
+        for x, y in rng.uniform(-2, 2, (5, 2)):
+            H = torch.autograd.functional.hessian(lambda v: s.f(v[0], v[1]),
+                                                  torch.tensor([x, y], dtype=torch.float64))
+            assert np.allclose(s.hessian(x, y), H.numpy(), rtol=1e-12, atol=1e-12)
+            tx = torch.tensor([x, y], dtype=torch.float64, requires_grad=True)
+            s.f(tx[0], tx[1]).backward()
+            assert np.allclose(s.grad(x, y), tx.grad.numpy(), rtol=1e-12)
+    assert np.allclose(np.linalg.eigvalsh(surfaces.rosenbrock().hessian(1.0, 1.0)),
+                       [0.3993607, 1001.6006393], rtol=1e-6)
+
+
+def test_lr_schedule_equals_a_hand_written_loop():
+    import pytest
+    from dlbook import optim
+    s, lrs = surfaces.rosenbrock(), np.geomspace(1e-3, 1e-4, 50)
+    path, _, _ = surfaces.trajectory(s, "sgd", 1.0, 0.9, num_steps=50, lr_schedule=lrs)
+    p = s.start.copy()
+    opt = optim.SGD([p], lr=1.0, momentum=0.9)
+    for lr in lrs:
+        opt.lr = lr
+        opt.step([s.grad(*p)])
+    assert np.allclose(path[-1], p, rtol=0, atol=0)
+    _, const, _ = surfaces.trajectory(s, "sgd", 1e-3, 0.9, num_steps=50)
+    _, sched, _ = surfaces.trajectory(s, "sgd", 7.0, 0.9, num_steps=50, lr_schedule=np.full(50, 1e-3))
+    assert np.array_equal(const, sched)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        surfaces.trajectory(s, "sgd", 1e-3, num_steps=50, lr_schedule=np.ones(49))
+
+
+def test_tune_and_run_picks_the_best_rate_and_flags_chaos():
+    s, grid = surfaces.rosenbrock(), np.geomspace(1e-5, 10.0, 25)
+    r = surfaces.tune_and_run(s, "sgd", 0.9, grid)
+    finals = [surfaces.trajectory(s, "sgd", lr, 0.9, 200) for lr in grid]
+    finals = [L[-1] if d is None else np.inf for _, L, d in finals]
+    assert r["lr"] == grid[int(np.argmin(finals))] and r["tuned"] == min(finals)
+    assert r["constant"] is not None and r["constant"] < 1e-10        # heavy ball converges
+    chaotic = surfaces.tune_and_run(s, "rmsprop", 0.9, grid)
+    assert chaotic["constant"] is None and chaotic["cosine"] < 1e-8   # hovers; decay settles it
+
+
+def test_saddle_traps_noise_free_descent_on_its_stable_axis():
+    s = surfaces.saddle()
+    path, losses, _ = surfaces.trajectory(s, "sgd", 0.1, num_steps=300)
+    assert path[-1, 1] == 0.0 and abs(losses[-1]) < 1e-20           # converged to the saddle
+    path, losses, _ = surfaces.trajectory(s, "sgd", 0.1, num_steps=300, start=(1.5, 1e-6))
+    assert np.isclose(losses[-1], -0.25) and np.isclose(abs(path[-1, 1]), 1.0)

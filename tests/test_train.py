@@ -114,3 +114,36 @@ def test_a_penalty_changes_training_like_weight_decay():
     train.fit(b, X, y, lr=0.1, num_epochs=3, batch_size=16, progress=False,
               penalty=lambda net: 0.005 * (net[0].weight ** 2).sum())
     torch.testing.assert_close(a[0].weight, b[0].weight, rtol=1e-10, atol=1e-12)
+
+
+def test_mse_with_1d_targets_trains_on_the_elementwise_loss():
+    # Issue 8, defect 1: a (B, 1) output against (B,) targets broadcast to (B, B) (torch only warns).
+    # Exact linear data, a linear net, full batch: the loss must reach ~0 and recover the weights,
+    # and the history must equal a run with (N, 1) targets.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])
+    runs = {}
+    for name, target in (("1-D", y), ("2-D", y[:, None])):
+        train.seed_everything(0)
+        net = train.mlp([3, 1], "linear", bias=False).double()
+        h = train.fit(net, X, target, lr=0.3, num_epochs=300, batch_size=64, loss="mse", progress=False)
+        runs[name] = (h, net[0].weight.detach().numpy().ravel())
+    h, w = runs["1-D"]
+    assert h["train_loss"][-1] < 1e-25
+    np.testing.assert_allclose(w, [1.0, -2.0, 0.5], rtol=0, atol=1e-12)
+    assert h["train_loss"] == runs["2-D"][0]["train_loss"]
+    np.testing.assert_array_equal(w, runs["2-D"][1])
+    with torch.no_grad():   # the recorded loss is torch's mse_loss on matching shapes
+        ref = torch.nn.functional.mse_loss(torch.tensor(X) @ torch.tensor(w), torch.tensor(y)).item()
+    assert h["train_loss"][-1] == pytest.approx(ref, rel=1e-9, abs=1e-30)
+
+
+def test_mse_with_mismatched_targets_raises_naming_y():
+    net = train.mlp([3, 2], "linear").double()
+    X = np.zeros((8, 3))
+    with pytest.raises(ValueError, match="y"):
+        train.fit(net, X, np.zeros(8), loss="mse", progress=False)        # (8, 2) output vs (8,)
+    with pytest.raises(ValueError, match="y"):
+        train.evaluate(net, torch.zeros(8, 3, dtype=torch.float64), torch.zeros(8, 1, dtype=torch.float64),
+                       loss="mse")

@@ -479,3 +479,115 @@ def test_layer_explorer_notes_follow_the_step():
     tl.draw_layer_explorer(fig, "full", 20, ex, n_filters=4)
     assert not [t.get_text() for t in fig.axes[0].texts if t.get_visible() and t.get_text()]
     assert fig.axes[2].get_title() == "fc1 filters at step 20"
+
+
+# -- cached frozen layers, LP-FT starts, learning-rate selection, BatchNorm ---------------------
+@pytest.mark.parametrize("strategy", ["features", "last"])
+def test_cache_frozen_gives_the_same_training_as_the_full_forward(strategy):
+    X, y = _data(21, n=40)
+    subsets = [np.arange(12), np.arange(12, 40)]
+    pre = tl.named_mlp(SIZES)
+    a, ha, net_a = tl.run_strategy(strategy, pre, SIZES, X, y, subsets, X, y, num_steps=15,
+                                   batch_size=8, snapshot_every=5, progress=False)
+    b, hb, net_b = tl.run_strategy(strategy, pre, SIZES, X, y, subsets, X, y, num_steps=15,
+                                   batch_size=8, snapshot_every=5, progress=False, cache_frozen=True)
+    for (n, p), (_, q) in zip(net_a.named_parameters(), net_b.named_parameters()):
+        assert torch.allclose(p, q, atol=1e-5), n
+    assert np.allclose(a, b)
+    assert set(ha["snapshots"]) == set(hb["snapshots"]) == {0, 5, 10, 15}
+    for t in ha["snapshots"]:
+        assert list(ha["snapshots"][t]) == list(hb["snapshots"][t])        # same names, same order
+        for n in ha["snapshots"][t]:
+            assert np.allclose(ha["snapshots"][t][n], hb["snapshots"][t][n], atol=1e-5), (t, n)
+    assert not torch.equal(net_b.head.weight, tl.stacked_mlp(SIZES, 2).head.weight)
+
+
+def test_init_is_the_starting_point():
+    X, y = _data(22, n=30)
+    subsets = [np.arange(10), np.arange(10, 30)]
+    pre = tl.named_mlp(SIZES)
+    torch.manual_seed(3)
+    start = tl.load_body(tl.stacked_mlp(SIZES, 2), pre)                    # what init_seed=3 builds
+    a, _, net_a = tl.run_strategy("full", pre, SIZES, X, y, subsets, X, y, num_steps=5,
+                                  init_seed=3, progress=False)
+    b, _, net_b = tl.run_strategy("full", None, SIZES, X, y, subsets, X, y, num_steps=5,
+                                  init_seed=3, init=start, progress=False)
+    for (n, p), (_, q) in zip(net_a.named_parameters(), net_b.named_parameters()):
+        assert torch.equal(p, q), n
+    with pytest.raises(ValueError, match="init"):
+        tl.run_strategy("full", pre, SIZES, X, y, subsets, X, y, num_steps=1, progress=False,
+                        init=tl.stacked_mlp([12, 7, 3], 2))
+
+
+def test_train_losses_equal_torch_cross_entropy_per_model():
+    X, y = _data(23, n=30)
+    subsets = [np.arange(4), np.arange(4, 30)]
+    stack = tl.stacked_mlp(SIZES, 2).double()
+    got = tl.train_losses(stack, X, y, subsets)
+    for m, idx in enumerate(subsets):
+        logits = stack(torch.tensor(X[idx])[None].expand(2, -1, -1))[m]
+        ref = torch.nn.functional.cross_entropy(logits, torch.tensor(y[idx])).item()
+        assert got[m] == pytest.approx(ref, rel=1e-6)
+
+
+def test_select_by_validation():
+    val = np.array([[0.5, 0.7, 0.2, 0.2], [0.6, 0.6, 0.9, 0.1]])     # 2 settings, 2 groups of 2
+    test = np.array([[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]])
+    best, acc = tl.select_by_validation(val, test, 2)
+    assert best.tolist() == [0, 1]                                     # ties go to the first
+    assert acc.tolist() == [[1.0, 2.0], [7.0, 8.0]]
+    with pytest.raises(ValueError, match="n_groups"):
+        tl.select_by_validation(val, test, 3)
+    with pytest.raises(ValueError, match="val"):
+        tl.select_by_validation(val, test[:, :2], 2)
+
+
+def test_lr_sweep_is_run_strategy_at_each_lr():
+    X, y = _data(24, n=30)
+    subsets = [np.arange(10), np.arange(10, 30)]
+    pre = tl.named_mlp(SIZES)
+    out = tl.lr_sweep("last", [1e-3, 1e-1], pre, SIZES, X, y, subsets, X[:15], y[:15], X, y,
+                      num_steps=5, progress=False, snapshot_lr=1e-1, snapshot_every=5)
+    assert out["val"].shape == out["test"].shape == out["loss"].shape == (2, 2)
+    for i, lr in enumerate([1e-3, 1e-1]):
+        acc, _, net = tl.run_strategy("last", pre, SIZES, X, y, subsets, X, y, lr=lr, num_steps=5,
+                                      progress=False)
+        assert np.allclose(out["test"][i], acc)
+        assert np.allclose(out["val"][i], tl.stacked_accuracy(net, X[:15], y[:15]))
+    assert not out["runs"][0][0]["snapshots"] and set(out["runs"][1][0]["snapshots"]) == {0, 5}
+    with pytest.raises(ValueError, match="lrs"):
+        tl.lr_sweep("last", [0.0], pre, SIZES, X, y, subsets, X, y, X, y, num_steps=1)
+
+
+def test_swap_head_takes_the_named_nets_head_only():
+    pre = tl.named_mlp(SIZES)
+    stack = tl.stacked_mlp(SIZES, 3)
+    out = tl.swap_head(stack, pre)
+    for m in range(3):
+        assert torch.equal(out.head.weight[m], pre.head.weight)
+        assert torch.equal(out.fc1.weight[m], stack.fc1.weight[m])
+    assert not torch.equal(stack.head.weight[0], pre.head.weight)              # the input is untouched
+
+
+def _bn_net():
+    from collections import OrderedDict
+    return torch.nn.Sequential(OrderedDict([("fc1", torch.nn.Linear(12, 6)),
+                                            ("bn1", torch.nn.BatchNorm1d(6)),
+                                            ("act1", torch.nn.ReLU()), ("head", torch.nn.Linear(6, 3))]))
+
+
+@pytest.mark.parametrize("bn_eval", [True, False])
+def test_fit_head_bn_statistics_move_only_in_train_mode(bn_eval):
+    torch.manual_seed(8)
+    X, y = _data(25, n=20)
+    net = tl.freeze(_bn_net(), ["fc1", "bn1"])
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    tl.fit_head(net, X + 3.0, y, num_steps=5, lr=1e-2, bn_eval=bn_eval)   # shifted inputs
+    after = net.state_dict()
+    for k in ["fc1.weight", "fc1.bias", "bn1.weight", "bn1.bias"]:
+        assert torch.equal(before[k], after[k]), k
+    assert torch.equal(before["bn1.running_mean"], after["bn1.running_mean"]) == bn_eval
+    assert not torch.equal(before["head.weight"], after["head.weight"])
+    assert not net.training
+    with pytest.raises(ValueError, match="num_steps"):
+        tl.fit_head(net, X, y, num_steps=0)
