@@ -108,7 +108,8 @@ def kernel_env(numeric=NUMERIC_ENV):
     """Environment for kernels the tooling starts: the pinned numeric code paths above (or the
     perturbed ones), the checkout's own dlbook first on the path, no Agg backend."""
     env = dict(os.environ)
-    env.pop("OPENBLAS_L2_SIZE", None)        # set on some machines here; the core type is ours to pin
+    for key in {*NUMERIC_ENV, *PERTURBED_ENV, "OPENBLAS_L2_SIZE"}:   # OPENBLAS_L2_SIZE: set on some
+        env.pop(key, None)                   # machines here; the core type is ours to pin
     env.update(numeric)
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])

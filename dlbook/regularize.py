@@ -314,7 +314,7 @@ def _SeedMLP(Ws, bs, dropout, dropout_out):
 
 def fit_seeds(net, seeds, X, y, *, lr, num_epochs, batch_size, optimizer="adam", momentum=0.0,
               weight_decay=0.0, loss_fn=None, X_val=None, y_val=None, on_epoch_end=None, progress=True,
-              desc="seeds"):
+              desc="seeds", train_loss=True):
     """Train the stacked nets of `seed_mlps` as separate `train.fit(..., seed=s)` runs would:
     same mini-batches, same optimizer, every update elementwise per run (tested).
 
@@ -323,7 +323,8 @@ def fit_seeds(net, seeds, X, y, *, lr, num_epochs, batch_size, optimizer="adam",
     (default cross-entropy). lr may be one value per run with plain/momentum SGD (no weight
     decay): run s's loss is scaled by lr[s] / max(lr), which is exactly an lr[s] step.
     on_epoch_end(epoch, net, history) runs after each epoch's evaluation; returning True stops.
-    Returns a history of (num_epochs, S) arrays.
+    Returns a history of (num_epochs, S) arrays; train_loss=False skips the full-training-set
+    loss after each epoch (it costs a forward pass over X and changes no update).
     """
     import torch
     from tqdm.auto import tqdm
@@ -365,7 +366,7 @@ def fit_seeds(net, seeds, X, y, *, lr, num_epochs, batch_size, optimizer="adam",
     runs, N = torch.arange(S)[:, None], X.shape[1]
     keys = ("train_loss", "val_loss", "val_acc")
     history = {k: [] for k in keys}
-    for _ in tqdm(range(num_epochs), desc=desc, disable=not progress, leave=False):
+    for epoch in tqdm(range(num_epochs), desc=desc, disable=not progress, leave=False):
         net.train()
         order = torch.stack([torch.randperm(N, generator=g) for g in gens])      # (S, N)
         for start in range(0, N, batch_size):
@@ -381,12 +382,13 @@ def fit_seeds(net, seeds, X, y, *, lr, num_epochs, batch_size, optimizer="adam",
             opt.step()
         net.eval()
         with torch.no_grad():
-            history["train_loss"].append([float(loss_fn(o, t)) for o, t in zip(net(X), y)])
+            if train_loss:
+                history["train_loss"].append([float(loss_fn(o, t)) for o, t in zip(net(X), y)])
             if Xv is not None:
                 out = net(Xv)
                 history["val_loss"].append([float(loss_fn(o, t)) for o, t in zip(out, yv)])
                 history["val_acc"].append((out.argmax(2) == yv).double().mean(1).tolist())
-        if on_epoch_end is not None and on_epoch_end(len(history["train_loss"]) - 1, net, history):
+        if on_epoch_end is not None and on_epoch_end(epoch, net, history):
             break
     return {k: np.array(v) for k, v in history.items() if v}
 
@@ -492,7 +494,7 @@ def plot_zero_pixels(X, weights, side=8, near_zero=1e-3):
 
 def plot_focal(gammas=(0, 0.5, 1, 2, 5), p_mark=0.6):
     """Focal loss -(1 - p_t)^γ log p_t against p_t for several γ (γ = 0 is cross-entropy); the title
-    gives the loss at p_t = p_mark for the largest γ ≥ 2 shown next to cross-entropy's."""
+    gives cross-entropy's loss at p_t = p_mark and that of γ = 0.5 and γ = 2 (those of them shown)."""
     p_t = np.linspace(0.01, 1, 200)
     fig, ax = plot.figure(1, 1, figsize=(6.5, 2.8))
     for gamma in gammas:

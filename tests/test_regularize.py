@@ -494,6 +494,13 @@ def test_fit_seeds_per_run_lr_and_hook_equal_separate_runs():
     h2 = R.fit_seeds(R.seed_mlps([12, 16, 4], [0, 1]), [0, 1], X, y, lr=0.1, num_epochs=5, batch_size=20,
                      on_epoch_end=lambda epoch, net, history: epoch == 1, progress=False)
     assert h2["train_loss"].shape == (2, 2)                           # stopped after epoch 1
+    nets_a, nets_b = R.seed_mlps([12, 16, 4], [0, 1]), R.seed_mlps([12, 16, 4], [0, 1])
+    ha = R.fit_seeds(nets_a, [0, 1], X, y, X_val=X[:30], y_val=y[:30], lr=0.1, num_epochs=3, batch_size=20,
+                     progress=False)
+    hb = R.fit_seeds(nets_b, [0, 1], X, y, X_val=X[:30], y_val=y[:30], lr=0.1, num_epochs=3, batch_size=20,
+                     progress=False, train_loss=False)
+    assert "train_loss" not in hb and ha["train_loss"].shape == (3, 2)  # skipping it changes no update:
+    np.testing.assert_array_equal(hb["val_loss"], ha["val_loss"])
     nets = R.seed_mlps([12, 16, 4], [0, 1])
     with pytest.raises(ValueError, match="lr"):
         R.fit_seeds(nets, [0, 1], X, y, lr=[0.1, 0.2, 0.3], optimizer="sgd", num_epochs=1, batch_size=10)
