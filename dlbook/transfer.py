@@ -521,10 +521,11 @@ def _softmax_regression(w, F, y, C, k):
     return loss, np.concatenate([(C * n * dW + W).ravel(), C * n * db])
 
 
-def linear_probe(F_train, y_train, F_test, y_test, C=1.0, tol=1e-8):
+def linear_probe(F_train, y_train, F_test, y_test, C=1.0, tol=1e-8, init=None):
     """Multinomial logistic regression on frozen features (same objective as sklearn's).
 
-    L-BFGS stops when the largest gradient entry is below `tol`.
+    L-BFGS stops when the largest gradient entry is below `tol`; init: optional (W, b) start
+    (a warm start, e.g. the solution at a nearby C; the optimum is the same, it is convex).
     Returns (test accuracy, W (d, K), b (K,)); classes are np.unique(y_train).
     """
     from scipy.optimize import minimize
@@ -542,11 +543,44 @@ def linear_probe(F_train, y_train, F_test, y_test, C=1.0, tol=1e-8):
     y_idx = np.searchsorted(classes, y_train)              # class indices 0..K-1
     d, k = F_train.shape[1], len(classes)
     with one_blas_thread():   # small matrices: threads only fight each other on a shared CPU
-        res = minimize(_softmax_regression, np.zeros(d * k + k), args=(F_train, y_idx, C, k), jac=True,
+        w0 = np.zeros(d * k + k) if init is None else np.concatenate(
+            [np.asarray(init[0], float).ravel(), np.asarray(init[1], float).ravel()])
+        if w0.shape != (d * k + k,):
+            raise ValueError(f"init must be (W ({d}, {k}), b ({k},)), got {w0.size} values")
+        res = minimize(_softmax_regression, w0, args=(F_train, y_idx, C, k), jac=True,
                        method="L-BFGS-B", options={"maxiter": 5000, "gtol": tol, "ftol": 1e-3 * tol})
     W, b = res.x[:d * k].reshape(d, k), res.x[d * k:]
     acc = float((classes[(F_test @ W + b).argmax(1)] == y_test).mean())
     return acc, W, b
+
+
+def probe_sweep(F, y, subsets, val, test, Cs, tol=1e-8, warm_start=True):
+    """linear_probe on F[subset] for every C of `Cs` and every training subset.
+
+    F (N, d) features of all examples; val, test: index arrays. Returns {'val', 'test', 'loss'}:
+    (len(Cs), M) validation/test accuracy and training cross-entropy (unpenalized), and
+    'params': [[(W, b)] per subset] per C.
+    """
+    F, y = finite_array("F", F), np.asarray(y)
+    if F.ndim != 2 or len(F) != len(y):
+        raise ValueError(f"F must be (N, d) with N = len(y), got {F.shape}")
+    Cs = [check_positive("Cs", c) for c in Cs]
+    out = {k: np.zeros((len(Cs), len(subsets))) for k in ("val", "test", "loss")}
+    out["params"] = []
+    for i, C in enumerate(Cs):
+        out["params"].append([])
+        for m, idx in enumerate(subsets):
+            warm = out["params"][i - 1][m] if i > 0 and warm_start else None   # previous C's optimum
+            out["test"][i, m], W, b = linear_probe(F[idx], y[idx], F[test], y[test], C=C, tol=tol,
+                                                   init=warm)
+            classes = np.unique(y[idx])
+            out["val"][i, m] = (classes[(F[val] @ W + b).argmax(1)] == y[val]).mean()
+            z = F[idx] @ W + b                                          # (n, K) logits
+            z = z - z.max(1, keepdims=True)
+            logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+            out["loss"][i, m] = -logp[np.arange(len(idx)), np.searchsorted(classes, y[idx])].mean()
+            out["params"][i].append((W, b))
+    return out
 
 
 # -- figures ---------------------------------------------------------------------------------------------
@@ -609,8 +643,15 @@ def draw_size_sweep(fig, labels_per_class, sweep, sizes, baseline=None, chance=N
         caps[1].set_data([m + e], [i])
         label.set_position((min(m + e, 1.0) + 0.01, i))
         label.set_text(f"{m:.2f}")
-    best = names[int(np.argmax([np.mean(sweep[s][k]) for s in names]))]
-    bx.set_title(f"{sizes[k]}/class, best: {best}", y=_TITLE_Y)
+    order = np.argsort([-np.mean(sweep[s][k]) for s in names], kind="stable")
+    first, second = names[order[0]], names[order[1]] if len(names) > 1 else None
+    title = f"{sizes[k]}/class, best: {first}"
+    if second is not None:                  # "best" only when the paired lead is >= 2 s.e.
+        d = np.asarray(sweep[first][k], float) - np.asarray(sweep[second][k], float)
+        se = d.std(ddof=1) / math.sqrt(len(d)) if len(d) > 1 else 0.0
+        if not d.mean() >= 2 * se or d.mean() == 0:
+            title = f"{sizes[k]}/class, tied: {first}, {second}"
+    bx.set_title(title, y=_TITLE_Y)
 
 
 def _filter_grid(W, n):

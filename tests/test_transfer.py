@@ -591,3 +591,54 @@ def test_fit_head_bn_statistics_move_only_in_train_mode(bn_eval):
     assert not net.training
     with pytest.raises(ValueError, match="num_steps"):
         tl.fit_head(net, X, y, num_steps=0)
+
+
+def test_probe_sweep_matches_linear_probe_and_torch_cross_entropy():
+    rng = np.random.default_rng(3)
+    F, y = rng.normal(size=(60, 4)), rng.integers(0, 3, 60)
+    subsets = [np.arange(0, 20), np.arange(20, 45)]
+    val, test = np.arange(45, 52), np.arange(52, 60)
+    out = tl.probe_sweep(F, y, subsets, val, test, [0.5, 2.0], tol=1e-8, warm_start=False)
+    for i, C in enumerate([0.5, 2.0]):
+        for m, idx in enumerate(subsets):
+            acc, W, b = tl.linear_probe(F[idx], y[idx], F[test], y[test], C=C, tol=1e-8)
+            assert out["test"][i, m] == acc
+            np.testing.assert_allclose(out["params"][i][m][0], W, rtol=0, atol=1e-12)
+            assert out["val"][i, m] == ((F[val] @ W + b).argmax(1) == y[val]).mean()
+            ce = torch.nn.functional.cross_entropy(torch.tensor(F[idx] @ W + b), torch.tensor(y[idx]))
+            assert abs(out["loss"][i, m] - ce.item()) < 1e-12
+
+
+def test_probe_sweep_rejects_bad_input():
+    F, y = np.zeros((6, 2)), np.array([0, 1] * 3)
+    with pytest.raises(ValueError, match="Cs"):
+        tl.probe_sweep(F, y, [np.arange(4)], [4], [5], [0.0])
+    with pytest.raises(ValueError, match="F"):
+        tl.probe_sweep(F[:5], y, [np.arange(4)], [4], [5], [1.0])
+
+
+def test_size_sweep_title_says_tied_unless_lead_is_two_standard_errors():
+    from dlbook import plot
+    sizes = [1, 5]
+    clear = {"a": np.array([[0.5] * 5, [0.9, 0.91, 0.9, 0.92, 0.9]]), "b": np.array([[0.4] * 5, [0.5] * 5])}
+    fig, _ = plot.figure()
+    tl.draw_size_sweep(fig, 5, clear, sizes)
+    assert fig.axes[1].get_title() == "5/class, best: a"
+    close = {"a": np.array([[0.5] * 5, [0.60, 0.50, 0.55, 0.52, 0.50]]),
+             "b": np.array([[0.4] * 5, [0.50, 0.55, 0.50, 0.54, 0.52]])}
+    fig, _ = plot.figure()
+    tl.draw_size_sweep(fig, 5, close, sizes)
+    assert fig.axes[1].get_title() == "5/class, tied: a, b"
+
+
+def test_probe_sweep_warm_start_reaches_the_same_optimum():
+    rng = np.random.default_rng(4)
+    F, y = rng.normal(size=(60, 4)), rng.integers(0, 3, 60)
+    args = (F, y, [np.arange(0, 30)], np.arange(30, 45), np.arange(45, 60), [0.3, 3.0])
+    cold = tl.probe_sweep(*args, tol=1e-9, warm_start=False)
+    warm = tl.probe_sweep(*args, tol=1e-9, warm_start=True)
+    for (Wc, bc), (Ww, bw) in zip(cold["params"][1], warm["params"][1]):
+        np.testing.assert_allclose(Ww, Wc, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(bw, bc, rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match="init"):
+        tl.linear_probe(F, y, F, y, init=(np.zeros((3, 3)), np.zeros(3)))
