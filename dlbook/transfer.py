@@ -300,7 +300,10 @@ def train_stack(net, X, y, mask, *, num_steps, lrs, schedule=None, batch_size=No
         freeze_all_but(net, schedule[0][1])
     # layers frozen now but unfrozen later must already be in the optimizer
     # fused: one kernel per step for all parameters (the element-wise update dominates here)
-    opt = torch.optim.Adam(param_groups(net, lrs, include_frozen=schedule is not None), fused=True)
+    groups = {}                         # one group per distinct lr: fewer fused calls, same update
+    for g in param_groups(net, lrs, include_frozen=schedule is not None):
+        groups.setdefault(g["lr"], []).extend(g["params"])
+    opt = torch.optim.Adam([{"params": ps, "lr": lr} for lr, ps in groups.items()], fused=True)
     gen = torch.Generator().manual_seed(int(seed))
     history = {"loss": [], "snapshots": {}}
     if snapshot_every:
@@ -521,12 +524,47 @@ def _softmax_regression(w, F, y, C, k):
     return loss, np.concatenate([(C * n * dW + W).ravel(), C * n * db])
 
 
-def linear_probe(F_train, y_train, F_test, y_test, C=1.0, tol=1e-8, init=None):
+def _newton_probe(w, F, y, C, k, tol, maxiter=100):
+    """Minimize _softmax_regression by Newton's method with a backtracking (Armijo) line search.
+
+    The Hessian is C·n·(optim's Hessian of the mean CE) + I on W. Adding a constant to every
+    bias changes nothing, so that direction u = [0, 1/√k, ...] has zero curvature and zero
+    gradient; adding uuᵀ makes H positive definite without changing the step.
+    """
+    from scipy.linalg import solve
+    n, d = F.shape
+    f, g = _softmax_regression(w, F, y, C, k)
+    for _ in range(maxiter):
+        if np.abs(g).max() <= tol:
+            break
+        W, b = w[:d * k].reshape(d, k), w[d * k:]
+        H = C * n * optim.softmax_regression_hessian(W, b, F)          # (p, p), p = (d+1)·k
+        H[np.arange(d * k), np.arange(d * k)] += 1.0                   # the penalty ½‖W‖²
+        H[d * k:, d * k:] += 1.0 / k                                   # + uuᵀ (see above)
+        step, t = solve(H, g, assume_a="pos"), 1.0
+        while True:                                                    # Armijo backtracking
+            f_new, g_new = _softmax_regression(w - t * step, F, y, C, k)
+            if f_new <= f - 1e-4 * t * (g @ step) or t < 1e-8:
+                break
+            t *= 0.5
+        if f_new > f:                   # no decrease left at float64 precision: at the optimum
+            break
+        w, f, g = w - t * step, f_new, g_new
+    return w
+
+
+NEWTON_MAX_PARAMS = 400   # above this many parameters a Newton step (a p×p solve) costs more than L-BFGS
+
+
+def linear_probe(F_train, y_train, F_test, y_test, C=1.0, tol=1e-8, init=None, solver="auto"):
     """Multinomial logistic regression on frozen features (same objective as sklearn's).
 
-    L-BFGS stops when the largest gradient entry is below `tol`; init: optional (W, b) start
-    (a warm start, e.g. the solution at a nearby C; the optimum is the same, it is convex).
-    Returns (test accuracy, W (d, K), b (K,)); classes are np.unique(y_train).
+    solver: 'newton' (exact Hessian, line search: a few steps even when the features are badly
+    conditioned), 'lbfgs' (scipy's L-BFGS-B, cheaper per step for many parameters), or 'auto'
+    (Newton up to NEWTON_MAX_PARAMS = (d+1)·K parameters). Both stop when the largest gradient
+    entry is below `tol` (L-BFGS also when the objective stops decreasing). init: optional
+    (W, b) start (a warm start, e.g. the solution at a nearby C; the optimum is the same, it is
+    convex). Returns (test accuracy, W (d, K), b (K,)); classes are np.unique(y_train).
     """
     from scipy.optimize import minimize
     F_train, F_test = finite_array("F_train", F_train), finite_array("F_test", F_test)
@@ -537,24 +575,32 @@ def linear_probe(F_train, y_train, F_test, y_test, C=1.0, tol=1e-8, init=None):
         raise ValueError(f"F_test must be (N_test, {F_train.shape[1]}), got {F_test.shape}")
     check_positive("C", C)
     check_positive("tol", tol)
+    if solver not in ("auto", "newton", "lbfgs"):
+        raise ValueError(f"solver must be 'auto', 'newton' or 'lbfgs', got {solver!r}")
     classes = np.unique(y_train)
     if len(classes) < 2:
         raise ValueError("y_train must hold at least 2 classes")
     y_idx = np.searchsorted(classes, y_train)              # class indices 0..K-1
     d, k = F_train.shape[1], len(classes)
+    if solver == "auto":
+        solver = "newton" if (d + 1) * k <= NEWTON_MAX_PARAMS else "lbfgs"
     with one_blas_thread():   # small matrices: threads only fight each other on a shared CPU
         w0 = np.zeros(d * k + k) if init is None else np.concatenate(
             [np.asarray(init[0], float).ravel(), np.asarray(init[1], float).ravel()])
         if w0.shape != (d * k + k,):
             raise ValueError(f"init must be (W ({d}, {k}), b ({k},)), got {w0.size} values")
-        res = minimize(_softmax_regression, w0, args=(F_train, y_idx, C, k), jac=True,
-                       method="L-BFGS-B", options={"maxiter": 5000, "gtol": tol, "ftol": 1e-3 * tol})
-    W, b = res.x[:d * k].reshape(d, k), res.x[d * k:]
+        if solver == "newton":
+            w = _newton_probe(w0, F_train, y_idx, C, k, tol)
+        else:
+            w = minimize(_softmax_regression, w0, args=(F_train, y_idx, C, k), jac=True,
+                         method="L-BFGS-B",
+                         options={"maxiter": 5000, "gtol": tol, "ftol": 1e-3 * tol}).x
+    W, b = w[:d * k].reshape(d, k), w[d * k:]
     acc = float((classes[(F_test @ W + b).argmax(1)] == y_test).mean())
     return acc, W, b
 
 
-def probe_sweep(F, y, subsets, val, test, Cs, tol=1e-8, warm_start=True):
+def probe_sweep(F, y, subsets, val, test, Cs, tol=1e-8, warm_start=True, solver="auto"):
     """linear_probe on F[subset] for every C of `Cs` and every training subset.
 
     F (N, d) features of all examples; val, test: index arrays. Returns {'val', 'test', 'loss'}:
@@ -572,7 +618,7 @@ def probe_sweep(F, y, subsets, val, test, Cs, tol=1e-8, warm_start=True):
         for m, idx in enumerate(subsets):
             warm = out["params"][i - 1][m] if i > 0 and warm_start else None   # previous C's optimum
             out["test"][i, m], W, b = linear_probe(F[idx], y[idx], F[test], y[test], C=C, tol=tol,
-                                                   init=warm)
+                                                   init=warm, solver=solver)
             classes = np.unique(y[idx])
             out["val"][i, m] = (classes[(F[val] @ W + b).argmax(1)] == y[val]).mean()
             z = F[idx] @ W + b                                          # (n, K) logits

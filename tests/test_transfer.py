@@ -318,13 +318,56 @@ def test_linear_probe_matches_sklearn(n, d, k, C, seed):
     F = centers[y] + rng.normal(size=(n, d))
     y_test = rng.integers(0, k, 50)
     F_test = centers[y_test] + rng.normal(size=(50, d))
-    acc, W, b = tl.linear_probe(F, y, F_test, y_test, C=C, tol=1e-10)
     ref = LogisticRegression(C=C, tol=1e-12, max_iter=20000).fit(F, y)
-    assert abs(acc - ref.score(F_test, y_test)) <= 0.02 + 1e-12
-    if k > 2:  # same multinomial objective -> same optimum (coef_ is (K, d)); binary sklearn
-        # uses one weight vector instead of two, a different parametrization and penalty
-        assert np.allclose(W.T, ref.coef_, atol=2e-4)
-        assert np.allclose(b, ref.intercept_, atol=2e-4)
+    for solver in ("newton", "lbfgs"):
+        acc, W, b = tl.linear_probe(F, y, F_test, y_test, C=C, tol=1e-10, solver=solver)
+        assert abs(acc - ref.score(F_test, y_test)) <= 0.02 + 1e-12
+        if k > 2:  # same multinomial objective -> same optimum (coef_ is (K, d)); binary sklearn
+            # uses one weight vector instead of two, a different parametrization and penalty
+            assert np.allclose(W.T, ref.coef_, atol=2e-4)
+            assert np.allclose(b, ref.intercept_, atol=2e-4)
+
+
+def _probe_gradient(F, y, W, b, C):
+    """Gradient of C·Σ CE + ½‖W‖² at (W, b) by torch autograd (float64)."""
+    Wt = torch.tensor(W, requires_grad=True)
+    bt = torch.tensor(b, requires_grad=True)
+    loss = C * torch.nn.functional.cross_entropy(torch.tensor(F) @ Wt + bt, torch.tensor(y),
+                                                 reduction="sum") + 0.5 * (Wt ** 2).sum()
+    loss.backward()
+    return np.concatenate([Wt.grad.numpy().ravel(), bt.grad.numpy()])
+
+
+@pytest.mark.parametrize("C", [0.1, 10.0])
+def test_newton_probe_converges_on_badly_conditioned_relu_features(C):
+    # ReLU features like a trained layer's: dead units, a duplicated column, scales 1e-2..10
+    rng = np.random.default_rng(5)
+    n, d, k = 60, 16, 4
+    F = np.maximum(rng.normal(size=(n, d)) @ rng.normal(size=(d, d)), 0.0)
+    F[:, :3] = 0.0
+    F[:, 3] = F[:, 4]
+    F *= np.logspace(-2, 1, d)
+    y = np.arange(n) % k
+    _, W, b = tl.linear_probe(F, y, F, y, C=C, tol=1e-8, solver="newton")
+    g = _probe_gradient(F, y, W, b, C)
+    assert np.abs(g).max() <= 1e-8
+    assert abs(b.sum()) < 1e-10               # no drift along the loss-invariant bias direction
+    # L-BFGS from the same start ends at no lower objective (it is convex; Newton is at its minimum)
+    _, W2, b2 = tl.linear_probe(F, y, F, y, C=C, tol=1e-8, solver="lbfgs")
+    obj = lambda W_, b_: tl._softmax_regression(np.concatenate([W_.ravel(), b_]), F, y, C, k)[0]
+    assert obj(W, b) <= obj(W2, b2) + 1e-9 * abs(obj(W2, b2))
+
+
+def test_auto_solver_picks_newton_for_few_parameters_only():
+    rng = np.random.default_rng(6)
+    for d, expected in [(10, "newton"), (tl.NEWTON_MAX_PARAMS // 3 + 1, "lbfgs")]:
+        F, y = rng.normal(size=(40, d)), np.arange(40) % 3
+        auto = tl.linear_probe(F, y, F, y, C=1.0, solver="auto")
+        chosen = tl.linear_probe(F, y, F, y, C=1.0, solver=expected)
+        np.testing.assert_array_equal(auto[1], chosen[1])
+        np.testing.assert_array_equal(auto[2], chosen[2])
+    with pytest.raises(ValueError, match="solver"):
+        tl.linear_probe(F, y, F, y, solver="sgd")
 
 
 def test_linear_probe_bad_input():
