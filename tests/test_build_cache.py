@@ -27,7 +27,8 @@ NOTEBOOK = {
 @pytest.fixture(scope="module")
 def book(tmp_path_factory):
     book = tmp_path_factory.mktemp("book")
-    for name in ("dev.py", "_config.yml", "requirements.txt", "pyproject.toml", "package-lock.json", "README.md"):
+    for name in ("dev.py", "_config.yml", "requirements.txt", "pyproject.toml", "package-lock.json", "README.md",
+                 "references.bib"):
         shutil.copy(ROOT / name, book / name)
     for name in ("dlbook", "data", "tools", "assets"):
         shutil.copytree(ROOT / name, book / name, ignore=shutil.ignore_patterns("__pycache__"))
